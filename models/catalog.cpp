@@ -1,0 +1,34 @@
+#include "models/catalog.hpp"
+
+namespace paradnn::models {
+
+const Catalog& catalog() {
+  // Defaults are the values issue 2 and DESIGN.md give for ParaDnn's grids.
+  static const Catalog c{
+      {"fc",
+       {{"layers", int64_t{4}, {}},
+        {"nodes", int64_t{2048}, {}},
+        {"input", int64_t{2000}, {}},
+        {"output", int64_t{1000}, {}},
+        {"branches", int64_t{1}, {}}},
+       build_fc},
+      {"cnn",
+       {{"blocks", int64_t{1}, {}},
+        {"filters", int64_t{16}, {}},
+        {"image", int64_t{32}, {}},
+        {"output", int64_t{1000}, {}},
+        {"bottleneck", int64_t{0}, {}},
+        {"branches", int64_t{1}, {}}},
+       build_cnn},
+      {"rnn",
+       {{"cell", std::string("lstm"), {"rnn", "lstm", "gru"}},
+        {"layers", int64_t{1}, {}},
+        {"embed", int64_t{100}, {}},
+        {"seq_len", int64_t{10}, {}},
+        {"vocab", int64_t{1000}, {}}},
+       build_rnn},
+  };
+  return c;
+}
+
+}  // namespace paradnn::models

@@ -1,0 +1,153 @@
+#include "paradnn/csv.hpp"
+
+#include <filesystem>
+
+#include "paradnn/error.hpp"
+
+namespace paradnn {
+
+const std::vector<std::string>& hyperparameter_columns() {
+  static const std::vector<std::string> c{"layers", "nodes", "input", "output", "blocks", "filters", "bottleneck",
+                                          "image",  "branches", "cell", "embed", "seq_len", "vocab"};
+  return c;
+}
+
+const std::vector<std::string>& result_columns() {
+  static const std::vector<std::string> c = [] {
+    std::vector<std::string> v{"schema_version", "run_id",   "timestamp_utc", "platform",   "backend",
+                               "source",         "device_name", "model_family", "model_name", "mode",
+                               "dtype",          "batch"};
+    for (const auto& h : hyperparameter_columns()) v.push_back(h);
+    for (const char* s : {"optimizer", "intra_threads", "inter_pools", "affinity", "status", "reason", "params",
+                          "flops_per_step", "bytes_per_step", "arithmetic_intensity", "time_per_step_s_median",
+                          "time_per_step_s_p10", "time_per_step_s_p90", "repetitions", "examples_per_s",
+                          "flops_per_s", "peak_flops_per_s", "utilization", "bandwidth_bytes_per_s", "bound",
+                          "time_per_step_s_min", "time_per_step_cv", "memory_estimated_bytes",
+                          "memory_measured_bytes", "overhead_s", "loss", "kernels", "point_key", "repro"})
+      v.push_back(s);
+    return v;
+  }();
+  return c;
+}
+
+const std::vector<std::string>& op_columns() {
+  static const std::vector<std::string> c{
+      "schema_version", "run_id", "backend", "source", "point_key", "op_index", "op_name", "op_kind", "phase",
+      "dtype", "time_s", "share_of_step", "flops", "bytes", "arithmetic_intensity", "flops_per_s", "bound", "impl"};
+  return c;
+}
+
+std::string csv_escape(const std::string& f) {
+  if (f.find_first_of(",\"\n\r") == std::string::npos) return f;
+  std::string out = "\"";
+  for (char ch : f) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+std::vector<std::string> csv_split(const std::string& line, bool* complete) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char ch = line[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back() += '"';
+        ++i;
+      } else if (ch == '"') {
+        quoted = false;
+      } else {
+        out.back() += ch;
+      }
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == ',') {
+      out.emplace_back();
+    } else if (ch != '\r') {
+      out.back() += ch;
+    }
+  }
+  if (complete) *complete = !quoted;
+  return out;
+}
+
+CsvWriter::CsvWriter(const std::string& path, std::vector<std::string> columns, bool append)
+    : columns_(std::move(columns)) {
+  const bool had_rows = append && std::filesystem::exists(path) && std::filesystem::file_size(path) > 0;
+  if (had_rows) {
+    const CsvTable existing = read_csv(path);
+    if (existing.header != columns_)
+      throw InputError(path + ": existing file has a different header (schema); use --force to overwrite or -o another file");
+  }
+  if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) std::filesystem::create_directories(dir);
+  out_.open(path, append ? std::ios::app : std::ios::trunc);
+  if (!out_) throw InputError(path + ": cannot write");
+  if (!had_rows) {
+    for (size_t i = 0; i < columns_.size(); ++i) out_ << (i ? "," : "") << columns_[i];
+    out_ << "\n" << std::flush;
+  }
+}
+
+void CsvWriter::write(const Row& row) {
+  for (const auto& [k, v] : row) {
+    bool known = false;
+    for (const auto& c : columns_) known = known || c == k;
+    if (!known) throw std::logic_error("CSV row has a column the schema lacks: " + k);
+  }
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    auto it = row.find(columns_[i]);
+    out_ << (i ? "," : "") << (it == row.end() ? "" : csv_escape(it->second));
+  }
+  out_ << "\n" << std::flush;
+}
+
+CsvTable read_csv(const std::string& path, const std::vector<std::string>& required) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open");
+  CsvTable t;
+  t.path = path;
+  std::string line, record;
+  int lineno = 0, record_start = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (record.empty()) record_start = lineno;
+    record += record.empty() ? line : "\n" + line;
+    bool complete = true;
+    std::vector<std::string> fields = csv_split(record, &complete);
+    if (!complete) continue;  // a quoted field spans lines
+    record.clear();
+    if (t.header.empty()) {
+      t.header = fields;
+      for (const auto& r : required) {
+        bool found = false;
+        for (const auto& h : t.header) found = found || h == r;
+        if (!found) throw InputError(path + ":1: missing column '" + r + "' (is this a paradnn results file?)");
+      }
+      continue;
+    }
+    if (fields.size() == 1 && fields[0].empty()) continue;
+    if (fields.size() != t.header.size())
+      throw InputError(path + ":" + std::to_string(record_start) + ": malformed row: " + std::to_string(fields.size()) +
+                       " fields, header has " + std::to_string(t.header.size()));
+    Row r;
+    for (size_t i = 0; i < fields.size(); ++i) r[t.header[i]] = fields[i];
+    t.rows.push_back(std::move(r));
+    t.lines.push_back(record_start);
+  }
+  if (!record.empty()) throw InputError(path + ":" + std::to_string(record_start) + ": unterminated quoted field");
+  if (t.header.empty()) throw InputError(path + ": empty file, expected a header");
+  return t;
+}
+
+CsvTable read_results(const std::string& path) {
+  CsvTable t = read_csv(path, {"schema_version", "model_family", "mode", "dtype", "batch", "status", "point_key"});
+  for (size_t i = 0; i < t.rows.size(); ++i)
+    if (t.rows[i]["schema_version"] != std::to_string(kSchemaVersion))
+      throw InputError(path + ":" + std::to_string(t.lines[i]) + ": schema_version " + t.rows[i]["schema_version"] +
+                       ", this paradnn reads version " + std::to_string(kSchemaVersion));
+  return t;
+}
+
+}  // namespace paradnn

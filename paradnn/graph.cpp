@@ -1,0 +1,153 @@
+#include "paradnn/graph.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "paradnn/cost.hpp"
+#include "paradnn/error.hpp"
+
+namespace paradnn {
+
+int64_t elements(const Dims& d) {
+  return std::accumulate(d.begin(), d.end(), int64_t{1}, std::multiplies<>());
+}
+
+std::string_view to_string(Mode m) { return m == Mode::train ? "train" : "infer"; }
+
+Mode parse_mode(std::string_view s) {
+  if (s == "train") return Mode::train;
+  if (s == "infer") return Mode::infer;
+  throw InputError("unknown mode '" + std::string(s) + "' (expected train or infer)");
+}
+
+std::string_view to_string(Optimizer o) {
+  switch (o) {
+    case Optimizer::sgd: return "sgd";
+    case Optimizer::momentum: return "momentum";
+    case Optimizer::rmsprop: return "rmsprop";
+  }
+  return "?";
+}
+
+Optimizer parse_optimizer(std::string_view s) {
+  for (Optimizer o : {Optimizer::sgd, Optimizer::momentum, Optimizer::rmsprop})
+    if (to_string(o) == s) return o;
+  throw InputError("unknown optimizer '" + std::string(s) + "' (expected sgd, momentum or rmsprop)");
+}
+
+int optimizer_state_per_param(Optimizer o) {
+  switch (o) {
+    case Optimizer::sgd: return 0;
+    case Optimizer::momentum: return 1;  // velocity
+    case Optimizer::rmsprop: return 2;   // mean square and momentum
+  }
+  return 0;
+}
+
+std::string_view to_string(OpKind k) {
+  switch (k) {
+    case OpKind::input: return "input";
+    case OpKind::token_input: return "token_input";
+    case OpKind::embedding: return "embedding";
+    case OpKind::dense: return "dense";
+    case OpKind::conv: return "conv";
+    case OpKind::batch_norm: return "batch_norm";
+    case OpKind::relu: return "relu";
+    case OpKind::tanh: return "tanh";
+    case OpKind::gelu: return "gelu";
+    case OpKind::max_pool: return "max_pool";
+    case OpKind::avg_pool: return "avg_pool";
+    case OpKind::add: return "add";
+    case OpKind::concat: return "concat";
+    case OpKind::rnn: return "rnn";
+    case OpKind::softmax_xent: return "softmax_xent";
+  }
+  return "?";
+}
+
+std::string_view to_string(RnnCell c) {
+  switch (c) {
+    case RnnCell::rnn: return "rnn";
+    case RnnCell::lstm: return "lstm";
+    case RnnCell::gru: return "gru";
+  }
+  return "?";
+}
+
+RnnCell parse_cell(std::string_view s) {
+  for (RnnCell c : {RnnCell::rnn, RnnCell::lstm, RnnCell::gru})
+    if (to_string(c) == s) return c;
+  throw InputError("unknown cell '" + std::string(s) + "' (expected rnn, lstm or gru)");
+}
+
+int gates(RnnCell c) {
+  switch (c) {
+    case RnnCell::rnn: return 1;
+    case RnnCell::lstm: return 4;
+    case RnnCell::gru: return 3;
+  }
+  return 1;
+}
+
+int Graph::add(Op op) {
+  for (int in : op.inputs)
+    if (in < 0 || in >= static_cast<int>(ops.size()))
+      throw std::logic_error("op " + op.name + " names input " + std::to_string(in) + " that is not built yet");
+  ops.push_back(std::move(op));
+  return static_cast<int>(ops.size()) - 1;
+}
+
+void Graph::finalize() {
+  for (Op& o : ops) o.cost = count_cost(*this, o);
+}
+
+int64_t Graph::param_count() const {
+  int64_t n = 0;
+  for (const Op& o : ops)
+    for (const Param& p : o.params) n += elements(p.dims);
+  return n;
+}
+
+StepTotals Graph::totals(Mode m) const {
+  StepTotals t;
+  for (const Op& o : ops) {
+    t.flops += o.cost.flops(m);
+    t.bytes += o.cost.bytes(m);
+  }
+  return t;
+}
+
+MemoryEstimate Graph::memory(Mode m) const {
+  MemoryEstimate e;
+  double peak_pair = 0;  // inference keeps only an op's input and output alive
+  for (const Op& o : ops) {
+    e.weights += o.cost.weight_bytes;
+    e.workspace = std::max(e.workspace, o.cost.workspace_bytes);
+    if (m == Mode::train) {
+      e.gradients += o.cost.grad_bytes;
+      e.optimizer += o.cost.optimizer_bytes;
+      e.activations += o.cost.saved_activation_bytes + o.cost.output_bytes;
+    } else {
+      double in = 0;
+      for (int i : o.inputs) in += op(i).cost.output_bytes;
+      peak_pair = std::max(peak_pair, in + o.cost.output_bytes);
+    }
+  }
+  if (m == Mode::infer) e.activations = peak_pair;
+  return e;
+}
+
+std::vector<GradientBuffer> Graph::gradients_in_backward_order() const {
+  std::vector<GradientBuffer> out;
+  for (int i = static_cast<int>(ops.size()) - 1; i >= 0; --i)
+    for (const Param& p : ops[static_cast<size_t>(i)].params) out.push_back({p.name, i, elements(p.dims)});
+  return out;
+}
+
+int Graph::loss_op() const {
+  for (int i = static_cast<int>(ops.size()) - 1; i >= 0; --i)
+    if (ops[static_cast<size_t>(i)].kind == OpKind::softmax_xent) return i;
+  return -1;
+}
+
+}  // namespace paradnn

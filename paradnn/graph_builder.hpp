@@ -1,0 +1,40 @@
+// Shape-inferring helpers that append ops to a Graph: what generators and fixed models call.
+#pragma once
+#include <string>
+
+#include "paradnn/graph.hpp"
+
+namespace paradnn {
+
+class GraphBuilder {
+ public:
+  GraphBuilder(std::string family, std::string name, int64_t batch, DType dtype, Optimizer opt);
+
+  int input(const Dims& dims);                    // [N, F] or [N, C, H, W]
+  int token_input(int64_t seq_len);                // [T, N] ids
+  int embedding(int x, int64_t vocab, int64_t embed, const std::string& name);
+  int dense(int x, int64_t out, const std::string& name, bool bias = true);
+  int conv(int x, int64_t out_channels, int64_t kernel, int64_t stride, int64_t pad, const std::string& name,
+           int64_t groups = 1);
+  int batch_norm(int x, const std::string& name);
+  int relu(int x, const std::string& name);
+  int tanh(int x, const std::string& name);
+  int max_pool(int x, int64_t kernel, int64_t stride, int64_t pad, const std::string& name);
+  int avg_pool(int x, int64_t kernel, int64_t stride, int64_t pad, const std::string& name);
+  int global_avg_pool(int x, const std::string& name);
+  int add(const std::vector<int>& xs, const std::string& name);
+  int concat(const std::vector<int>& xs, const std::string& name);
+  int rnn(int x, RnnCell cell, int64_t layers, int64_t hidden, const std::string& name);
+  int softmax_xent(int logits, const std::string& name = "loss");
+
+  Graph finish();  // counts costs; the builder is spent afterwards
+
+ private:
+  int push(Op op);
+  Graph g_;
+};
+
+// Output size of a window op along one spatial dim (floor mode, as frameworks use).
+int64_t window_out(int64_t in, int64_t kernel, int64_t stride, int64_t pad);
+
+}  // namespace paradnn
