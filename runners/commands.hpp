@@ -1,0 +1,11 @@
+// Subcommands of the paradnn program. Each parses its own flags and calls the library;
+// main.cpp only registers them.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace paradnn::cli {
+
+void add_run(CLI::App& app);
+void add_list(CLI::App& app);
+
+}  // namespace paradnn::cli
