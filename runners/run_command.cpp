@@ -1,0 +1,40 @@
+// `paradnn run CONFIG`: run a sweep and write one CSV row per point.
+#include <fmt/core.h>
+
+#include "runners/commands.hpp"
+#include "runners/sweep.hpp"
+
+namespace paradnn::cli {
+
+void add_run(CLI::App& app) {
+  auto o = std::make_shared<SweepOptions>();
+  auto* quiet = new bool(false);
+  CLI::App* cmd = app.add_subcommand("run", "Run a sweep: one CSV row per grid point, flushed as each point ends");
+  cmd->add_option("config", o->config_path, "Sweep YAML, e.g. configs/quick.yaml")->required()->check(CLI::ExistingFile);
+  cmd->add_option("-o,--output", o->output, "Results CSV (default results/<config name>.csv)");
+  cmd->add_option("--backend", o->backend, "cpu, cuda, or tpu:GEN[-N] (e.g. tpu:v3-8)")->capture_default_str();
+  cmd->add_option("--filter", o->filter, "Only points matching, e.g. 'family==fc,nodes<=1024'");
+  cmd->add_option("--threads", o->threads, "Intra-op threads (default: all physical cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--shard", o->shard, "Run shard i of n (i/n), balanced by estimated cost");
+  cmd->add_option("--platform", o->platform_file, "Platform file with measured ceilings (default: probe once, cached)");
+  cmd->add_flag("--resume", o->resume, "Run only the points the output file lacks");
+  cmd->add_flag("--force", o->force, "Overwrite an existing output file");
+  cmd->add_flag("--per-op", o->per_op, "Also write per-op times to <output>.ops.csv");
+  cmd->add_flag("-q,--quiet", *quiet, "No progress bar");
+  cmd->callback([o, quiet, &app]() {
+    if (o->resume && o->force) throw CLI::ValidationError("--resume and --force exclude each other");
+    o->progress = !*quiet;
+    o->command_line = "paradnn run " + o->config_path;
+    const SweepSummary s = run_sweep(*o);
+    fmt::print("{} points: {} ok, {} skipped, {} failed{}\n", s.ok + s.skipped + s.failed, s.ok, s.skipped, s.failed,
+               s.already_done ? fmt::format(", {} already in the file (--resume)", s.already_done) : "");
+    fmt::print("wall time {:.1f} s, timed regions {:.1f} s ({:.0f}%)\n", s.wall_s, s.timed_s,
+               s.wall_s > 0 ? 100 * s.timed_s / s.wall_s : 0);
+    fmt::print("results: {}\nmanifest: {}\n", s.output, s.manifest);
+    if (o->per_op) fmt::print("per-op: {}\n", s.ops_output);
+    if (s.interrupted) fmt::print("interrupted: rerun with --resume to finish\n");
+    (void)app;
+  });
+}
+
+}  // namespace paradnn::cli

@@ -1,0 +1,244 @@
+#include "runners/sweep.hpp"
+
+#include <fmt/core.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <set>
+
+#include "models/catalog.hpp"
+#include "paradnn/error.hpp"
+#include "platforms/cpu/cpu_platform.hpp"
+#include "platforms/cpu/cpu_roofline.hpp"
+#include "platforms/registry.hpp"
+#include "runners/progress.hpp"
+#include "runners/result_row.hpp"
+
+namespace paradnn {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+// First Ctrl-C: finish the point in flight, then stop. Second: the default (terminate).
+void on_interrupt(int) {
+  g_stop = true;
+  std::signal(SIGINT, SIG_DFL);
+}
+
+std::string new_run_id() {
+  std::random_device rd;
+  return utc_now().substr(0, 10) + "-" + fmt::format("{:08x}", rd());
+}
+
+std::pair<int, int> parse_shard(const std::string& s) {
+  int i = 0, n = 0;
+  char slash = 0;
+  std::istringstream in(s);
+  if (!(in >> i >> slash >> n) || slash != '/' || n < 1 || i < 1 || i > n)
+    throw InputError("--shard '" + s + "': expected i/n with 1 <= i <= n, e.g. 2/4");
+  return {i, n};
+}
+
+void write_manifest(const std::string& path, const SweepOptions& o, const Config& c, const RunContext& ctx,
+                    size_t points) {
+  YAML::Emitter y;
+  y << YAML::BeginMap;
+  y << YAML::Key << "run_id" << YAML::Value << ctx.run_id;
+  y << YAML::Key << "started_utc" << YAML::Value << utc_now();
+  y << YAML::Key << "command" << YAML::Value << o.command_line;
+  y << YAML::Key << "backend" << YAML::Value << ctx.backend_name;
+  y << YAML::Key << "source" << YAML::Value << (ctx.simulated ? "simulated" : "measured");
+  y << YAML::Key << "points" << YAML::Value << points;
+  y << YAML::Key << "machine" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "device_name" << YAML::Value << ctx.platform.device_name;
+  y << YAML::Key << "isa" << YAML::Value << ctx.platform.isa;
+  y << YAML::Key << "cores" << YAML::Value << ctx.platform.cores;
+  y << YAML::Key << "sockets" << YAML::Value << ctx.platform.sockets;
+  y << YAML::Key << "hardware_threads" << YAML::Value << ctx.platform.hardware_threads;
+  y << YAML::Key << "memory_bytes" << YAML::Value << ctx.platform.memory_bytes;
+  y << YAML::EndMap;
+  y << YAML::Key << "versions" << YAML::Value << YAML::BeginMap;
+  for (const auto& [k, v] : ctx.platform.versions) y << YAML::Key << k << YAML::Value << v;
+  y << YAML::Key << "compiler" << YAML::Value << __VERSION__;
+  y << YAML::Key << "paradnn" << YAML::Value << PARADNN_VERSION;
+  y << YAML::EndMap;
+  y << YAML::Key << "settings" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "intra_threads" << YAML::Value << ctx.intra_threads;
+  y << YAML::Key << "inter_pools" << YAML::Value << ctx.settings.inter_pools;
+  y << YAML::Key << "affinity" << YAML::Value << std::string(to_string(ctx.settings.affinity));
+  for (const char* env : {"OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES", "ONEDNN_MAX_CPU_ISA"})
+    if (const char* v = std::getenv(env)) y << YAML::Key << env << YAML::Value << v;
+  y << YAML::EndMap;
+  y << YAML::Key << "method" << YAML::Value
+    << fmt::format("Google Benchmark: warm-up {} s, {} repetitions of at least {} s each, hot caches; "
+                   "median, p10, p90 and min of the per-repetition mean step time",
+                   c.run.warmup_s, c.run.repetitions, c.run.min_time_s);
+  y << YAML::Key << "ceilings" << YAML::Value << (ctx.ceilings ? "platform file" : "none (peak columns empty)");
+  y << YAML::Key << "config_path" << YAML::Value << c.path;
+  y << YAML::Key << "config" << YAML::Value << YAML::Literal << c.text;
+  y << YAML::EndMap;
+  std::ofstream(path) << y.c_str() << "\n";
+}
+
+std::set<std::string> done_keys(const std::string& path) {
+  std::set<std::string> keys;
+  if (!std::filesystem::exists(path)) return keys;
+  for (const Row& r : read_results(path).rows) keys.insert(r.at("point_key"));
+  return keys;
+}
+
+std::optional<PlatformFile> ceilings_for(const SweepOptions& o, const Backend& b) {
+  if (!o.platform_file.empty()) return load_platform_file(o.platform_file);
+  if (b.simulated() || b.platform().platform != "cpu") return std::nullopt;
+  return cpu::load_or_probe_platform("");
+}
+
+}  // namespace
+
+double estimated_point_seconds(const GridEntry& e, const RunOptions& run, double flops_per_s) {
+  const double step = e.flops_per_step / flops_per_s;
+  return run.warmup_s + run.repetitions * std::max(run.min_time_s, step) + 3 * step;
+}
+
+std::vector<GridEntry> shard_points(const std::vector<GridEntry>& points, int i, int n) {
+  std::vector<size_t> order(points.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  // Largest first, ties by key, so every shard computes the same assignment.
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (points[a].flops_per_step != points[b].flops_per_step) return points[a].flops_per_step > points[b].flops_per_step;
+    return points[a].point.key() < points[b].point.key();
+  });
+  std::vector<double> load(static_cast<size_t>(n), 0.0);
+  std::vector<bool> mine(points.size(), false);
+  const RunOptions run;
+  for (size_t k : order) {
+    const size_t s = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[s] += estimated_point_seconds(points[k], run, 1e11);
+    mine[k] = static_cast<int>(s) == i - 1;
+  }
+  std::vector<GridEntry> out;
+  for (size_t k = 0; k < points.size(); ++k)
+    if (mine[k]) out.push_back(points[k]);  // keep config order within a shard
+  return out;
+}
+
+std::vector<GridEntry> select_points(const Config& config, const std::string& filter, const std::string& shard) {
+  std::vector<GridEntry> all = expand(config, models::catalog());
+  if (!filter.empty()) {
+    const Filter f = Filter::parse(filter);
+    std::vector<GridEntry> kept;
+    for (const GridEntry& e : all)
+      if (f.matches([&](const std::string& n) { return point_field(e.point, &e, n); })) kept.push_back(e);
+    all = std::move(kept);
+  }
+  if (shard.empty()) return all;
+  const auto [i, n] = parse_shard(shard);
+  return shard_points(all, i, n);
+}
+
+SweepSummary run_sweep(const SweepOptions& o) {
+  const Config config = load_config(o.config_path, models::catalog());
+  const std::vector<GridEntry> points = select_points(config, o.filter, o.shard);
+  std::unique_ptr<Backend> backend = make_backend(o.backend);
+  if (auto why = backend->unavailable()) throw InputError("backend " + o.backend + " cannot run here: " + *why);
+
+  SweepSummary s;
+  const std::string stem = config.name.empty() ? std::filesystem::path(o.config_path).stem().string() : config.name;
+  s.output = o.output.empty() ? "results/" + stem + ".csv" : o.output;
+  s.ops_output = std::filesystem::path(s.output).replace_extension(".ops.csv").string();
+  s.manifest = std::filesystem::path(s.output).replace_extension(".manifest.yaml").string();
+  if (std::filesystem::exists(s.output) && !o.resume && !o.force)
+    throw InputError(s.output + " exists: pass --resume to run the points it lacks, --force to overwrite, or -o another file");
+  const std::set<std::string> done = o.resume ? done_keys(s.output) : std::set<std::string>{};
+
+  RunContext ctx;
+  ctx.run_id = new_run_id();
+  ctx.config_path = o.config_path;
+  ctx.backend_name = backend->name();
+  ctx.output = s.output;
+  ctx.simulated = backend->simulated();
+  ctx.platform = backend->platform();
+  ctx.settings.intra_threads = o.threads;
+  ctx.intra_threads = ctx.platform.platform == "cpu" ? (o.threads > 0 ? o.threads : cpu::physical_cores()) : 0;
+  ctx.ceilings = ceilings_for(o, *backend);
+
+  write_manifest(s.manifest, o, config, ctx, points.size());
+  CsvWriter out(s.output, result_columns(), o.resume);
+  std::optional<CsvWriter> ops;
+  if (o.per_op) ops.emplace(s.ops_output, op_columns(), o.resume);
+
+  g_stop = false;
+  std::signal(SIGINT, on_interrupt);
+  const auto t0 = std::chrono::steady_clock::now();
+  Progress bar(points.size(), o.progress && isatty(STDERR_FILENO));
+  for (const GridEntry& e : points) {
+    if (g_stop) {
+      s.interrupted = true;
+      break;
+    }
+    const Point& p = e.point;
+    bar.start(p.key());
+    if (done.count(p.key())) {
+      ++s.already_done;
+      bar.finish();
+      continue;
+    }
+    Row row = base_row(ctx, p, nullptr);
+    try {
+      const Graph g = build_graph(p, models::catalog());
+      row = base_row(ctx, p, &g);
+      const double budget = cpu::available_memory_bytes() * config.run.memory_fraction;
+      std::optional<std::string> why = backend->cannot_run(g, p.mode);
+      if (!why && !ctx.simulated && ctx.platform.platform == "cpu" && e.memory_bytes > budget)
+        why = fmt::format("estimated memory {:.2f} GiB exceeds {:.0f}% of available memory ({:.2f} GiB)",
+                          e.memory_bytes / (1 << 30), config.run.memory_fraction * 100, budget / (1 << 30));
+      if (why) {
+        row["status"] = "skipped";
+        row["reason"] = *why;
+      } else {
+        const auto exe = backend->prepare(g, p.mode, ctx.settings);
+        Measurement m;
+        if (const auto pred = exe->predicted()) {
+          m.median_s = m.p10_s = m.p90_s = m.min_s = pred->seconds;
+          row["bound"] = pred->bound;
+        } else {
+          m = time_steps(*exe, config.run, p.key());
+          s.timed_s += m.timed_s;
+        }
+        fill_measurement(row, ctx, p, g, m);
+        if (ctx.simulated && exe->predicted()) row["bound"] = exe->predicted()->bound;
+        if (p.mode == Mode::train) row["loss"] = format_number(exe->loss());
+        row["kernels"] = exe->kernels();
+        row["status"] = "ok";
+        if (ops) write_op_rows(*ops, row, g, *exe, m, ctx);
+      }
+    } catch (const Unsupported& err) {
+      row["status"] = "skipped";
+      row["reason"] = err.what();
+    } catch (const InputError&) {
+      throw;
+    } catch (const std::exception& err) {
+      row["status"] = "failed";
+      row["reason"] = err.what();
+    }
+    out.write(row);
+    const std::string& st = row["status"];
+    (st == "ok" ? s.ok : st == "skipped" ? s.skipped : s.failed)++;
+    bar.finish();
+  }
+  std::signal(SIGINT, SIG_DFL);
+  bar.done();
+  s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return s;
+}
+
+}  // namespace paradnn

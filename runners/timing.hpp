@@ -1,0 +1,23 @@
+// The timing harness: Google Benchmark runs one grid point's step (warm-up, repetitions,
+// minimum time) and its statistics (median, p10, p90, min, cv) come back as a Measurement.
+#pragma once
+#include <string>
+
+#include "paradnn/config.hpp"
+#include "platforms/backend.hpp"
+
+namespace paradnn {
+
+struct Measurement {
+  double median_s = 0, p10_s = 0, p90_s = 0, min_s = 0;
+  double cv = 0;               // coefficient of variation across repetitions
+  int repetitions = 0;
+  long long iterations = 0;    // steps per repetition
+  double timed_s = 0;          // wall time spent in timed regions (all repetitions)
+};
+
+// Times `exe.step()` (or exe.timed_step() for backends with their own clock).
+// Throws std::runtime_error with the message of a step that failed.
+Measurement time_steps(Executable& exe, const RunOptions& options, const std::string& name);
+
+}  // namespace paradnn
