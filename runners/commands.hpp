@@ -7,5 +7,7 @@ namespace paradnn::cli {
 
 void add_run(CLI::App& app);
 void add_list(CLI::App& app);
+void add_tune(CLI::App& app);
+void add_env(CLI::App& app);
 
 }  // namespace paradnn::cli

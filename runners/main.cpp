@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   paradnn::cli::add_run(app);
   paradnn::cli::add_list(app);
+  paradnn::cli::add_tune(app);
+  paradnn::cli::add_env(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

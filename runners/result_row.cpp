@@ -72,11 +72,13 @@ void fill_measurement(Row& r, const RunContext& ctx, const Point& p, const Graph
   r["time_per_step_cv"] = format_number(m.cv);
   r["repetitions"] = std::to_string(m.repetitions);
   if (step <= 0) return;
-  const double flops_per_s = t.flops / step;
+  // With inter-op pools, one timed step runs every pool's instance once.
+  const double instances = std::max(1, ctx.settings.inter_pools);
+  const double flops_per_s = instances * t.flops / step;
   // An RNN "example" is a sequence, as ParaDnn counted it.
-  r["examples_per_s"] = format_number(static_cast<double>(p.batch) / step);
+  r["examples_per_s"] = format_number(instances * static_cast<double>(p.batch) / step);
   r["flops_per_s"] = format_number(flops_per_s);
-  r["bandwidth_bytes_per_s"] = format_number(t.bytes / step);
+  r["bandwidth_bytes_per_s"] = format_number(instances * t.bytes / step);
   if (!ctx.ceilings) return;
   const auto peak = ctx.ceilings->peak_flops(p.dtype, ctx.intra_threads);
   const auto bw = ctx.ceilings->memory_bandwidth(ctx.intra_threads);
