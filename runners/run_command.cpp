@@ -15,6 +15,12 @@ void add_run(CLI::App& app) {
   cmd->add_option("--backend", o->backend, "cpu, cuda, or tpu:GEN[-N] (e.g. tpu:v3-8)")->capture_default_str();
   cmd->add_option("--filter", o->filter, "Only points matching, e.g. 'family==fc,nodes<=1024'");
   cmd->add_option("--threads", o->threads, "Intra-op threads (default: all physical cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--pools", o->pools, "Inter-op pools: concurrent model instances, each with --threads threads")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--affinity", o->affinity, "Thread placement: none, close or spread")
+      ->check(CLI::IsMember({"none", "close", "spread"}));
+  cmd->add_option("--settings", o->settings_file, "Recommended settings from paradnn tune (per family and batch)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--shard", o->shard, "Run shard i of n (i/n), balanced by estimated cost");
   cmd->add_option("--platform", o->platform_file, "Platform file with measured ceilings (default: probe once, cached)");
   cmd->add_flag("--resume", o->resume, "Run only the points the output file lacks");

@@ -19,8 +19,10 @@
 #include "platforms/cpu/cpu_platform.hpp"
 #include "platforms/cpu/cpu_roofline.hpp"
 #include "platforms/registry.hpp"
+#include "runners/pool_executor.hpp"
 #include "runners/progress.hpp"
 #include "runners/result_row.hpp"
+#include "runners/settings_file.hpp"
 
 namespace paradnn {
 
@@ -167,8 +169,11 @@ SweepSummary run_sweep(const SweepOptions& o) {
   ctx.output = s.output;
   ctx.simulated = backend->simulated();
   ctx.platform = backend->platform();
-  ctx.settings.intra_threads = o.threads;
-  ctx.intra_threads = ctx.platform.platform == "cpu" ? (o.threads > 0 ? o.threads : cpu::physical_cores()) : 0;
+  const bool on_cpu = ctx.platform.platform == "cpu" && !ctx.simulated;
+  ctx.settings = {o.threads, o.pools, parse_affinity(o.affinity)};
+  ctx.intra_threads = on_cpu ? (o.threads > 0 ? o.threads : cpu::physical_cores()) : 0;
+  const std::optional<SettingsFile> recommended =
+      o.settings_file.empty() ? std::nullopt : std::optional<SettingsFile>(load_settings_file(o.settings_file));
   ctx.ceilings = ceilings_for(o, *backend);
 
   write_manifest(s.manifest, o, config, ctx, points.size());
@@ -192,10 +197,16 @@ SweepSummary run_sweep(const SweepOptions& o) {
       bar.finish();
       continue;
     }
-    Row row = base_row(ctx, p, nullptr);
+    RunContext pctx = ctx;  // settings may differ per point
+    if (recommended)
+      if (const auto st = recommended->lookup(p.family, p.batch)) {
+        pctx.settings = *st;
+        pctx.intra_threads = st->intra_threads > 0 ? st->intra_threads : cpu::physical_cores();
+      }
+    Row row = base_row(pctx, p, nullptr);
     try {
       const Graph g = build_graph(p, models::catalog());
-      row = base_row(ctx, p, &g);
+      row = base_row(pctx, p, &g);
       const double budget = cpu::available_memory_bytes() * config.run.memory_fraction;
       std::optional<std::string> why = backend->cannot_run(g, p.mode);
       if (!why && !ctx.simulated && ctx.platform.platform == "cpu" && e.memory_bytes > budget)
@@ -205,7 +216,8 @@ SweepSummary run_sweep(const SweepOptions& o) {
         row["status"] = "skipped";
         row["reason"] = *why;
       } else {
-        const auto exe = backend->prepare(g, p.mode, ctx.settings);
+        const auto exe = on_cpu ? prepare_with_settings(*backend, g, p.mode, pctx.settings)
+                                : backend->prepare(g, p.mode, pctx.settings);
         Measurement m;
         if (const auto pred = exe->predicted()) {
           m.median_s = m.p10_s = m.p90_s = m.min_s = pred->seconds;
@@ -214,12 +226,12 @@ SweepSummary run_sweep(const SweepOptions& o) {
           m = time_steps(*exe, config.run, p.key());
           s.timed_s += m.timed_s;
         }
-        fill_measurement(row, ctx, p, g, m);
+        fill_measurement(row, pctx, p, g, m);
         if (ctx.simulated && exe->predicted()) row["bound"] = exe->predicted()->bound;
         if (p.mode == Mode::train) row["loss"] = format_number(exe->loss());
         row["kernels"] = exe->kernels();
         row["status"] = "ok";
-        if (ops) write_op_rows(*ops, row, g, *exe, m, ctx);
+        if (ops) write_op_rows(*ops, row, g, *exe, m, pctx);
       }
     } catch (const Unsupported& err) {
       row["status"] = "skipped";

@@ -19,6 +19,9 @@ struct SweepOptions {
   std::string shard;           // "i/n" (1-based i) or empty
   std::string platform_file;   // ceilings; empty = the backend's default (probe cached once)
   int threads = 0;             // intra-op threads, 0 = all physical cores
+  int pools = 1;               // inter-op pools (concurrent model instances)
+  std::string affinity = "none";
+  std::string settings_file;   // recommended settings from `paradnn tune`, per family and batch
   bool resume = false, force = false, per_op = false;
   bool progress = true;        // progress bar on a terminal
   std::string command_line;    // for the manifest
