@@ -23,6 +23,7 @@ void add_run(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--shard", o->shard, "Run shard i of n (i/n), balanced by estimated cost");
   cmd->add_option("--platform", o->platform_file, "Platform file with measured ceilings (default: probe once, cached)");
+  cmd->add_flag("--no-ceilings", [o](int64_t) { o->ceilings = false; }, "Leave peak, utilization and bound empty (no probe)");
   cmd->add_flag("--resume", o->resume, "Run only the points the output file lacks");
   cmd->add_flag("--force", o->force, "Overwrite an existing output file");
   cmd->add_flag("--per-op", o->per_op, "Also write per-op times to <output>.ops.csv");

@@ -99,6 +99,7 @@ std::set<std::string> done_keys(const std::string& path) {
 }
 
 std::optional<PlatformFile> ceilings_for(const SweepOptions& o, const Backend& b) {
+  if (!o.ceilings) return std::nullopt;
   if (!o.platform_file.empty()) return load_platform_file(o.platform_file);
   if (b.simulated() || b.platform().platform != "cpu") return std::nullopt;
   return cpu::load_or_probe_platform("");

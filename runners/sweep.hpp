@@ -24,6 +24,7 @@ struct SweepOptions {
   std::string settings_file;   // recommended settings from `paradnn tune`, per family and batch
   bool resume = false, force = false, per_op = false;
   bool progress = true;        // progress bar on a terminal
+  bool ceilings = true;        // fill peak/utilization/bound from the platform file
   std::string command_line;    // for the manifest
 };
 
