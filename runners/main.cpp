@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   paradnn::cli::add_list(app);
   paradnn::cli::add_tune(app);
   paradnn::cli::add_env(app);
+  paradnn::cli::add_merge(app);
+  paradnn::cli::add_slurm(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
