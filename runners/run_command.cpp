@@ -21,7 +21,7 @@ void add_run(CLI::App& app) {
       ->check(CLI::IsMember({"none", "close", "spread"}));
   cmd->add_option("--settings", o->settings_file, "Recommended settings from paradnn tune (per family and batch)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--shard", o->shard, "Run shard i of n (i/n), balanced by estimated cost");
+  cmd->add_option("--shard", o->shard, "Run shard i of n (i/n), balanced by estimated cost; mpi = rank/size from mpirun");
   cmd->add_option("--platform", o->platform_file, "Platform file with measured ceilings (default: probe once, cached)");
   cmd->add_flag("--no-ceilings", [o](int64_t) { o->ceilings = false; }, "Leave peak, utilization and bound empty (no probe)");
   cmd->add_flag("--resume", o->resume, "Run only the points the output file lacks");

@@ -41,7 +41,17 @@ std::string new_run_id() {
   return utc_now().substr(0, 10) + "-" + fmt::format("{:08x}", rd());
 }
 
+// "mpi": rank and size from the launcher's environment (Open MPI, MPICH/PMI, srun).
+std::pair<int, int> mpi_shard() {
+  for (const auto& [rank, size] : {std::pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
+                                   std::pair{"PMI_RANK", "PMI_SIZE"}, std::pair{"SLURM_PROCID", "SLURM_NTASKS"}})
+    if (const char* r = std::getenv(rank))
+      if (const char* n = std::getenv(size)) return {std::atoi(r) + 1, std::atoi(n)};
+  throw InputError("--shard mpi: no MPI rank in the environment (run under mpirun or srun)");
+}
+
 std::pair<int, int> parse_shard(const std::string& s) {
+  if (s == "mpi") return mpi_shard();
   int i = 0, n = 0;
   char slash = 0;
   std::istringstream in(s);
