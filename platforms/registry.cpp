@@ -2,11 +2,21 @@
 
 #include "paradnn/error.hpp"
 #include "platforms/cpu/onednn_backend.hpp"
+#ifdef PARADNN_HAVE_CUDA
+#include "platforms/cuda/cuda_backend.hpp"
+#endif
 
 namespace paradnn {
 
 std::unique_ptr<Backend> make_backend(const std::string& spec) {
   if (spec == "cpu") return cpu::make_cpu_backend();
+  if (spec == "cuda") {
+#ifdef PARADNN_HAVE_CUDA
+    return cuda::make_cuda_backend();
+#else
+    throw InputError("no CUDA backend in this build (it needs nvcc, the CUDA toolkit and cuDNN at configure time, and PARADNN_WITH_CUDA=ON)");
+#endif
+  }
   throw InputError("unknown backend '" + spec + "' (expected cpu, cuda, or tpu:GENERATION[-CORES] such as tpu:v3-8)");
 }
 

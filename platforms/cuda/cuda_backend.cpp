@@ -1,0 +1,68 @@
+#include "platforms/cuda/cuda_backend.hpp"
+
+#include "paradnn/error.hpp"
+#include "platforms/cuda/cuda_executable.hpp"
+#include "platforms/cuda/cuda_types.hpp"
+#include "platforms/cuda/cuda_platform.hpp"
+
+namespace paradnn::cuda {
+
+namespace {
+
+std::optional<std::string> dtype_reason(DType t, int sm) {
+  switch (t) {
+    case DType::f32:
+    case DType::s32: return std::nullopt;
+    case DType::tf32:
+    case DType::bf16:
+      if (sm < 80) return std::string(to_string(t)) + " needs sm_80 or newer; this GPU is sm_" + std::to_string(sm);
+      return std::nullopt;
+    case DType::f16: return std::nullopt;
+    case DType::int8:
+    case DType::int16: return "the cuda backend runs f32, tf32, f16 and bf16, not " + std::string(to_string(t));
+  }
+  return "unknown dtype";
+}
+
+class CudaBackend final : public Backend {
+ public:
+  std::string name() const override { return "cuda"; }
+  PlatformInfo platform() const override {
+    if (auto why = unavailable()) {
+      PlatformInfo info;
+      info.platform = "cuda";
+      info.device_name = *why;
+      return info;
+    }
+    return cuda_platform();
+  }
+  std::optional<std::string> unavailable() const override { return cuda_unavailable(); }
+
+  std::optional<std::string> cannot_run(const Graph& g, Mode m) const override {
+    if (auto why = unavailable()) return why;
+    const int sm = compute_capability();
+    for (const Op& op : g.ops)
+      if (auto why = dtype_reason(op.dtype, sm)) return op.name + ": " + *why;
+    // The executable keeps every activation in one storage type (f32 for f32/tf32).
+    for (const Op& op : g.ops)
+      if (op.kind != OpKind::token_input && op.kind != OpKind::softmax_xent && storage_type(op.dtype) != storage_type(g.dtype))
+        return op.name + ": per-op precision different from the graph's is not run by the cuda backend";
+    // Ask before allocating: the analytic estimate plus a margin for cuDNN workspaces.
+    const double need = g.memory(m).total(), have = free_device_memory_bytes();
+    if (need > 0.9 * have)
+      return "needs about " + std::to_string(static_cast<long long>(need / (1 << 20))) + " MiB of GPU memory; " +
+             std::to_string(static_cast<long long>(have / (1 << 20))) + " MiB free";
+    return std::nullopt;
+  }
+
+  std::unique_ptr<Executable> prepare(const Graph& g, Mode m, const Settings&) override {
+    if (auto why = cannot_run(g, m)) throw Unsupported(*why);
+    return make_cuda_executable(g, m);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
+
+}  // namespace paradnn::cuda
