@@ -160,9 +160,53 @@ OpCost count_cost(const Graph& g, const Op& op) {
       c.bwd_bytes = io.in_elems * kF32 + io.in_bytes();
       c.saved_activation_bytes = io.in_elems * kF32;
       break;
+    case OpKind::layer_norm:
+      // like batch norm, over the last dim: statistics 3/elem, normalize 2/elem; backward 9/elem
+      c.fwd_flops = 5 * e;
+      c.bwd_data_flops = 7 * e;
+      c.bwd_weight_flops = 2 * e;
+      weighted_bytes(c, io, params, true);
+      c.saved_activation_bytes = 2 * (e / static_cast<double>(op.out.back())) * kF32;  // mean, rstd per row
+      break;
+    case OpKind::batched_matmul: {
+      const Dims& a = g.dims_of(op.inputs[0]);
+      const double gemm = 2.0 * static_cast<double>(a[0] * a[1] * a[2]) * static_cast<double>(op.out[2]);
+      c.fwd_flops = gemm;
+      c.bwd_data_flops = 2 * gemm;  // gradients of both operands
+      c.fwd_bytes = io.in_bytes() + io.out_bytes();
+      c.bwd_bytes = io.out_bytes() + 2 * io.in_bytes();
+      break;
+    }
+    case OpKind::softmax:
+      // forward: max, subtract, exp, sum, divide; backward: dx = y * (dy - sum(dy * y)) (4/elem)
+      c.fwd_flops = 5 * e;
+      c.bwd_data_flops = 4 * e;
+      c.fwd_bytes = io.in_bytes() + io.out_bytes();
+      c.bwd_bytes = 3 * io.out_bytes();  // y, dy in; dx out
+      break;
+    case OpKind::upsample:
+      c.bwd_data_flops = e;  // each output gradient added into its source pixel
+      c.fwd_bytes = io.in_bytes() + io.out_bytes();
+      c.bwd_bytes = io.out_bytes() + io.in_bytes();
+      break;
+    case OpKind::reshape:
+      break;  // a view: no data moves
+    case OpKind::transpose:
+      c.fwd_bytes = io.in_bytes() + io.out_bytes();
+      c.bwd_bytes = io.out_bytes() + io.in_bytes();
+      break;
+    case OpKind::focal_loss:
+      // per logit: sigmoid (4), log terms (2), modulating factor (1-p)^gamma and alpha (4);
+      // backward 12/elem. Targets come from anchor matching done outside the step.
+      c.fwd_flops = 10 * io.in_elems;
+      c.bwd_data_flops = 12 * io.in_elems;
+      c.fwd_bytes = io.in_bytes() + io.in_elems * kF32;
+      c.bwd_bytes = io.in_elems * kF32 + io.in_bytes();
+      c.saved_activation_bytes = io.in_elems * kF32;
+      break;
   }
 
-  if (params > 0) {
+  if (params > 0 && op.shares_params_with < 0) {
     const double state = optimizer_state_per_param(g.optimizer);
     c.weight_bytes = params * kF32 + (io.elem < kF32 ? params * io.elem : 0);  // f32 master + low-precision copy
     c.grad_bytes = params * kF32;
@@ -170,7 +214,9 @@ OpCost count_cost(const Graph& g, const Op& op) {
     c.update_flops = params * (2 + 2 * state + (g.optimizer == Optimizer::rmsprop ? 3 : 0));
     c.update_bytes = params * kF32 * (3 + 2 * state);  // read w, g, state; write w, state
   }
-  c.output_bytes = op.kind == OpKind::softmax_xent ? kF32 : e * io.elem;
+  c.output_bytes = (op.kind == OpKind::softmax_xent || op.kind == OpKind::focal_loss) ? kF32
+                   : op.kind == OpKind::reshape                                     ? 0
+                                                                                    : e * io.elem;
   return c;
 }
 

@@ -61,6 +61,13 @@ std::string_view to_string(OpKind k) {
     case OpKind::concat: return "concat";
     case OpKind::rnn: return "rnn";
     case OpKind::softmax_xent: return "softmax_xent";
+    case OpKind::layer_norm: return "layer_norm";
+    case OpKind::batched_matmul: return "batched_matmul";
+    case OpKind::softmax: return "softmax";
+    case OpKind::upsample: return "upsample";
+    case OpKind::reshape: return "reshape";
+    case OpKind::transpose: return "transpose";
+    case OpKind::focal_loss: return "focal_loss";
   }
   return "?";
 }
@@ -104,7 +111,8 @@ void Graph::finalize() {
 int64_t Graph::param_count() const {
   int64_t n = 0;
   for (const Op& o : ops)
-    for (const Param& p : o.params) n += elements(p.dims);
+    if (o.shares_params_with < 0)
+      for (const Param& p : o.params) n += elements(p.dims);
   return n;
 }
 
@@ -140,13 +148,15 @@ MemoryEstimate Graph::memory(Mode m) const {
 std::vector<GradientBuffer> Graph::gradients_in_backward_order() const {
   std::vector<GradientBuffer> out;
   for (int i = static_cast<int>(ops.size()) - 1; i >= 0; --i)
-    for (const Param& p : ops[static_cast<size_t>(i)].params) out.push_back({p.name, i, elements(p.dims)});
+    if (ops[static_cast<size_t>(i)].shares_params_with < 0)
+      for (const Param& p : ops[static_cast<size_t>(i)].params) out.push_back({p.name, i, elements(p.dims)});
   return out;
 }
 
 int Graph::loss_op() const {
   for (int i = static_cast<int>(ops.size()) - 1; i >= 0; --i)
-    if (ops[static_cast<size_t>(i)].kind == OpKind::softmax_xent) return i;
+    if (ops[static_cast<size_t>(i)].kind == OpKind::softmax_xent || ops[static_cast<size_t>(i)].kind == OpKind::focal_loss)
+      return i;
   return -1;
 }
 

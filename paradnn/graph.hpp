@@ -41,6 +41,14 @@ enum class OpKind {
   concat,        // along channels (dim 1)
   rnn,           // `layers` stacked cells over the whole sequence, hidden == input size
   softmax_xent,  // softmax + cross-entropy, mean over rows: the loss
+  // Ops of the fixed real-world models (issue 12).
+  layer_norm,      // over the last dim, with gamma and beta
+  batched_matmul,  // [B, M, K] x [B, K, N] (or [B, N, K] with transpose_b) -> [B, M, N]
+  softmax,         // over the last dim; `causal` masks future positions (attention)
+  upsample,        // nearest neighbour, factor `kernel` in H and W
+  reshape,         // a view with new dims (same elements, no data movement)
+  transpose,       // permutes dims (`perm`), moves data
+  focal_loss,      // sigmoid focal loss over [N, anchors, classes], mean over anchors: a loss
 };
 std::string_view to_string(OpKind k);
 
@@ -90,6 +98,13 @@ struct Op {
   int64_t layers = 1;                                    // rnn
   int64_t classes = 0;                                   // softmax_xent, embedding vocab
   bool needs_input_grad = true;  // false where the input is data (first layer): no bwd-data
+  bool transpose_b = false;      // batched_matmul
+  bool causal = false;           // softmax
+  std::vector<int> perm;         // transpose
+  // Index of the op whose parameters this op uses (tied embeddings, detection heads shared
+  // across levels); -1 if it owns its own. Shared parameters are counted, stored, updated
+  // and all-reduced once; `params` still names their dims for cost counting.
+  int shares_params_with = -1;
   Quant quant;
 
   std::vector<Param> params;
@@ -130,7 +145,7 @@ struct Graph {
   StepTotals totals(Mode m) const;
   MemoryEstimate memory(Mode m) const;
   std::vector<GradientBuffer> gradients_in_backward_order() const;
-  int loss_op() const;  // index of the softmax_xent op, -1 if none
+  int loss_op() const;  // index of the loss op (softmax_xent or focal_loss), -1 if none
 };
 
 }  // namespace paradnn

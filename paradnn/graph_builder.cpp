@@ -185,6 +185,78 @@ int GraphBuilder::softmax_xent(int logits, const std::string& name) {
   return g_.add(op);
 }
 
+int GraphBuilder::layer_norm(int x, const std::string& name) {
+  Op op = eltwise(OpKind::layer_norm, g_, x, name);
+  op.params = {{name + ".gamma", {op.out.back()}}, {name + ".beta", {op.out.back()}}};
+  return push(op);
+}
+
+int GraphBuilder::gelu(int x, const std::string& name) { return push(eltwise(OpKind::gelu, g_, x, name)); }
+
+int GraphBuilder::batched_matmul(int a, int b, bool transpose_b, const std::string& name) {
+  const Dims& da = g_.dims_of(a);
+  const Dims& db = g_.dims_of(b);
+  if (da.size() != 3 || db.size() != 3 || da[0] != db[0]) throw std::invalid_argument(name + ": batched_matmul needs [B, M, K] x [B, K, N]");
+  const int64_t k = transpose_b ? db[2] : db[1], n = transpose_b ? db[1] : db[2];
+  if (k != da[2]) throw std::invalid_argument(name + ": inner dimensions differ");
+  Op op = eltwise(OpKind::batched_matmul, g_, a, name);
+  op.inputs = {a, b};
+  op.transpose_b = transpose_b;
+  op.out = {da[0], da[1], n};
+  return push(op);
+}
+
+int GraphBuilder::softmax(int x, bool causal, const std::string& name) {
+  Op op = eltwise(OpKind::softmax, g_, x, name);
+  op.causal = causal;
+  return push(op);
+}
+
+int GraphBuilder::upsample(int x, int64_t factor, const std::string& name) {
+  Op op = eltwise(OpKind::upsample, g_, x, name);
+  op.kernel = factor;
+  op.out[2] *= factor;
+  op.out[3] *= factor;
+  return push(op);
+}
+
+int GraphBuilder::reshape(int x, const Dims& dims, const std::string& name) {
+  if (elements(dims) != elements(g_.dims_of(x))) throw std::invalid_argument(name + ": reshape changes the element count");
+  Op op = eltwise(OpKind::reshape, g_, x, name);
+  op.out = dims;
+  return push(op);
+}
+
+int GraphBuilder::transpose(int x, const std::vector<int>& perm, const std::string& name) {
+  const Dims& in = g_.dims_of(x);
+  if (perm.size() != in.size()) throw std::invalid_argument(name + ": permutation rank differs from the input's");
+  Op op = eltwise(OpKind::transpose, g_, x, name);
+  op.perm = perm;
+  for (size_t i = 0; i < perm.size(); ++i) op.out[i] = in[static_cast<size_t>(perm[i])];
+  return push(op);
+}
+
+int GraphBuilder::focal_loss(int logits, const std::string& name) {
+  Op op;
+  op.kind = OpKind::focal_loss;
+  op.name = name;
+  op.inputs = {logits};
+  op.classes = g_.dims_of(logits).back();
+  op.out = {1};
+  op.dtype = DType::f32;
+  return g_.add(op);
+}
+
+void GraphBuilder::share_params(int user, int owner) {
+  Op& u = g_.ops.at(static_cast<size_t>(user));
+  const Op& o = g_.op(owner);
+  if (u.params.size() != o.params.size()) throw std::invalid_argument(u.name + ": cannot share " + o.name + "'s parameters");
+  for (size_t i = 0; i < u.params.size(); ++i)
+    if (elements(u.params[i].dims) != elements(o.params[i].dims))
+      throw std::invalid_argument(u.name + ": parameter shapes differ from " + o.name + "'s");
+  u.shares_params_with = owner;
+}
+
 Graph GraphBuilder::finish() {
   g_.finalize();
   return std::move(g_);

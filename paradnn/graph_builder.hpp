@@ -26,6 +26,16 @@ class GraphBuilder {
   int concat(const std::vector<int>& xs, const std::string& name);
   int rnn(int x, RnnCell cell, int64_t layers, int64_t hidden, const std::string& name);
   int softmax_xent(int logits, const std::string& name = "loss");
+  int layer_norm(int x, const std::string& name);
+  int batched_matmul(int a, int b, bool transpose_b, const std::string& name);
+  int softmax(int x, bool causal, const std::string& name);
+  int upsample(int x, int64_t factor, const std::string& name);
+  int reshape(int x, const Dims& dims, const std::string& name);
+  int transpose(int x, const std::vector<int>& perm, const std::string& name);
+  int focal_loss(int logits, const std::string& name = "loss");
+  int gelu(int x, const std::string& name);
+  // Makes op `user` use the parameters of op `owner` (same dims), e.g. tied embeddings.
+  void share_params(int user, int owner);
 
   Graph finish();  // counts costs; the builder is spent afterwards
 
