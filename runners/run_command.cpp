@@ -24,6 +24,8 @@ void add_run(CLI::App& app) {
   cmd->add_option("--shard", o->shard, "Run shard i of n (i/n), balanced by estimated cost; mpi = rank/size from mpirun");
   cmd->add_option("--platform", o->platform_file, "Platform file with measured ceilings (default: probe once, cached)");
   cmd->add_flag("--no-ceilings", [o](int64_t) { o->ceilings = false; }, "Leave peak, utilization and bound empty (no probe)");
+  cmd->add_flag("--max-batch", o->max_batch, "Run each point at the largest batch whose memory estimate fits the budget");
+  cmd->add_option("--memory-budget", o->memory_budget, "Memory budget, e.g. 20GiB (default: memory_fraction of available memory)");
   cmd->add_flag("--resume", o->resume, "Run only the points the output file lacks");
   cmd->add_flag("--force", o->force, "Overwrite an existing output file");
   cmd->add_flag("--per-op", o->per_op, "Also write per-op times to <output>.ops.csv");

@@ -19,6 +19,8 @@
 #include "platforms/cpu/cpu_platform.hpp"
 #include "platforms/cpu/cpu_roofline.hpp"
 #include "platforms/registry.hpp"
+#include "runners/batch_search.hpp"
+#include "runners/memory_probe.hpp"
 #include "runners/pool_executor.hpp"
 #include "runners/progress.hpp"
 #include "runners/result_row.hpp"
@@ -196,10 +198,30 @@ SweepSummary run_sweep(const SweepOptions& o) {
   std::signal(SIGINT, on_interrupt);
   const auto t0 = std::chrono::steady_clock::now();
   Progress bar(points.size(), o.progress && isatty(STDERR_FILENO));
-  for (const GridEntry& e : points) {
+  double budget_override = 0;
+  if (!o.memory_budget.empty()) {
+    const auto b = parse_number(o.memory_budget);
+    if (!b || *b <= 0) throw InputError("--memory-budget '" + o.memory_budget + "': expected a size such as 20GiB");
+    budget_override = *b;
+  }
+  for (GridEntry e : points) {
     if (g_stop) {
       s.interrupted = true;
       break;
+    }
+    const double budget =
+        budget_override > 0 ? budget_override : cpu::available_memory_bytes() * config.run.memory_fraction;
+    if (o.max_batch) {
+      Point q = e.point;
+      const int64_t b = largest_batch(
+          [&](int64_t batch) {
+            q.batch = batch;
+            return build_graph(q, models::catalog()).memory(q.mode).total();
+          },
+          budget);
+      e.point.batch = std::max<int64_t>(b, 1);
+      const Graph g = build_graph(e.point, models::catalog());
+      e.memory_bytes = g.memory(e.point.mode).total();
     }
     const Point& p = e.point;
     bar.start(p.key());
@@ -218,15 +240,17 @@ SweepSummary run_sweep(const SweepOptions& o) {
     try {
       const Graph g = build_graph(p, models::catalog());
       row = base_row(pctx, p, &g);
-      const double budget = cpu::available_memory_bytes() * config.run.memory_fraction;
       std::optional<std::string> why = backend->cannot_run(g, p.mode);
       if (!why && !ctx.simulated && ctx.platform.platform == "cpu" && e.memory_bytes > budget)
-        why = fmt::format("estimated memory {:.2f} GiB exceeds {:.0f}% of available memory ({:.2f} GiB)",
-                          e.memory_bytes / (1 << 30), config.run.memory_fraction * 100, budget / (1 << 30));
+        why = fmt::format("estimated memory {:.2f} GiB exceeds the budget of {:.2f} GiB ({})", e.memory_bytes / (1 << 30),
+                          budget / (1 << 30),
+                          budget_override > 0 ? "--memory-budget"
+                                              : fmt::format("{:.0f}% of available memory", config.run.memory_fraction * 100));
       if (why) {
         row["status"] = "skipped";
         row["reason"] = *why;
       } else {
+        const PeakMemory memory;  // prepare and timing together: the point's footprint
         const auto exe = on_cpu ? prepare_with_settings(*backend, g, p.mode, pctx.settings)
                                 : backend->prepare(g, p.mode, pctx.settings);
         Measurement m;
@@ -241,6 +265,8 @@ SweepSummary run_sweep(const SweepOptions& o) {
         if (ctx.simulated && exe->predicted()) row["bound"] = exe->predicted()->bound;
         if (p.mode == Mode::train) row["loss"] = format_number(exe->loss());
         row["kernels"] = exe->kernels();
+        if (const auto peak = memory.peak_bytes(); peak && !ctx.simulated && on_cpu)
+          row["memory_measured_bytes"] = format_number(*peak);
         row["status"] = "ok";
         if (ops) write_op_rows(*ops, row, g, *exe, m, pctx);
       }

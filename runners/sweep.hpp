@@ -25,6 +25,8 @@ struct SweepOptions {
   bool resume = false, force = false, per_op = false;
   bool progress = true;        // progress bar on a terminal
   bool ceilings = true;        // fill peak/utilization/bound from the platform file
+  bool max_batch = false;      // replace each point's batch by the largest that fits the budget
+  std::string memory_budget;   // e.g. 20GiB; default memory_fraction of available memory
   std::string command_line;    // for the manifest
 };
 
