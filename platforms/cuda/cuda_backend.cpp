@@ -41,8 +41,10 @@ class CudaBackend final : public Backend {
   std::optional<std::string> cannot_run(const Graph& g, Mode m) const override {
     if (auto why = unavailable()) return why;
     const int sm = compute_capability();
-    for (const Op& op : g.ops)
+    for (const Op& op : g.ops) {
+      if (auto why = unsupported_reason(op)) return why;
       if (auto why = dtype_reason(op.dtype, sm)) return op.name + ": " + *why;
+    }
     // The executable keeps every activation in one storage type (f32 for f32/tf32).
     for (const Op& op : g.ops)
       if (op.kind != OpKind::token_input && op.kind != OpKind::softmax_xent && storage_type(op.dtype) != storage_type(g.dtype))

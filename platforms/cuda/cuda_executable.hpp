@@ -1,11 +1,51 @@
 // A graph prepared for the GPU: buffers, cuDNN/cuBLAS plans and synthetic data, built once
-// outside the timed region; step() enqueues one training step or inference pass.
+// outside the timed region. step() only enqueues work on the executable's stream;
+// timed_step() brackets it with CUDA events and waits for the stop event, so the device
+// is synchronized only at step boundaries.
 #pragma once
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "platforms/backend.hpp"
+#include "platforms/cuda/cuda_op.hpp"
 
 namespace paradnn::cuda {
+
+class CudaExecutable final : public Executable {
+ public:
+  CudaExecutable(const Graph& g, Mode m);
+  ~CudaExecutable() override;
+
+  void step() override;
+  std::optional<double> timed_step() override;
+  double loss() const override;
+  std::vector<OpTime> profile(int iterations) override;
+  std::string kernels() const override;
+
+  // Read-back for tests (each synchronizes), as f32 in the IR's layout.
+  std::vector<float> output(int op) const;       // an op's output; token ids as values
+  std::vector<float> output_grad(int op) const;  // d loss / d output of an op (training)
+  std::vector<float> param(const std::string& name) const;       // master weights
+  std::vector<float> param_grad(const std::string& name) const;  // last step's gradient
+  std::vector<float> labels() const;                             // the loss op's class ids
+
+ private:
+  struct Phase;  // per-op event pairs for profile()
+  void run(std::vector<Phase>* record);
+  std::vector<float> to_host(Storage t, const void* p, size_t n) const;
+  std::vector<float> gather(const std::string& name, bool grad) const;
+
+  Graph graph_;
+  Mode mode_;
+  std::unique_ptr<Context> ctx_;
+  ParamStore params_;
+  std::vector<DeviceBuffer> outputs_, grads_;
+  std::vector<Tensor> y_, dy_;
+  std::vector<std::unique_ptr<CudaOp>> ops_;  // null for data ops, which do no work per step
+  UpdateRule rule_;
+  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+};
 
 std::unique_ptr<Executable> make_cuda_executable(const Graph& g, Mode m);
 

@@ -14,9 +14,9 @@
 
 namespace paradnn::cuda {
 
-enum class Storage { f32, f16, bf16 };
+enum class Storage { f32, f16, bf16, s32 };  // s32: token ids and labels
 
-Storage storage_type(DType t);  // s32 and int types map to f32 (callers reject them earlier)
+Storage storage_type(DType t);  // int8/int16 map to f32 (cannot_run rejects them first)
 size_t size_of(Storage s);
 const char* to_string(Storage s);
 cudnnDataType_t cudnn_type(Storage s);
