@@ -2,6 +2,7 @@
 
 #include "paradnn/error.hpp"
 #include "platforms/cpu/onednn_backend.hpp"
+#include "platforms/tpu/tpu_backend.hpp"
 #ifdef PARADNN_HAVE_CUDA
 #include "platforms/cuda/cuda_backend.hpp"
 #endif
@@ -10,6 +11,7 @@ namespace paradnn {
 
 std::unique_ptr<Backend> make_backend(const std::string& spec) {
   if (spec == "cpu") return cpu::make_cpu_backend();
+  if (spec.rfind("tpu:", 0) == 0) return tpu::make_tpu_backend(spec.substr(4), false);
   if (spec == "cuda") {
 #ifdef PARADNN_HAVE_CUDA
     return cuda::make_cuda_backend();

@@ -1,0 +1,30 @@
+#include "platforms/tpu/op_fusion.hpp"
+
+namespace paradnn::tpu {
+
+bool is_fusible(OpKind k) {
+  return k == OpKind::relu || k == OpKind::tanh || k == OpKind::gelu || k == OpKind::add || k == OpKind::batch_norm;
+}
+
+std::vector<int> fusion_leaders(const Graph& g) {
+  std::vector<int> leader(g.ops.size());
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    leader[i] = static_cast<int>(i);
+    if (!is_fusible(op.kind) || op.inputs.empty()) continue;
+    const OpKind producer = g.op(op.inputs[0]).kind;
+    if (producer == OpKind::input || producer == OpKind::token_input || producer == OpKind::reshape) continue;
+    leader[i] = leader[static_cast<size_t>(op.inputs[0])];
+  }
+  return leader;
+}
+
+double fused_op_bytes(const Op& op, Mode m) {
+  const double elem = static_cast<double>(size_of(op.dtype));
+  const double out = static_cast<double>(elements(op.out)) * elem;
+  if (op.kind == OpKind::add) return (static_cast<double>(op.inputs.size()) - 1) * out;
+  if (op.kind == OpKind::batch_norm && m == Mode::train) return out;
+  return 0;
+}
+
+}  // namespace paradnn::tpu

@@ -1,0 +1,22 @@
+// Simple producer fusion, as XLA does on TPU: element-wise ops (relu, tanh, gelu, add,
+// batch-norm normalize) run inside the fusion of the op that produced their first input, so
+// their intermediate tensors never travel to HBM.
+#pragma once
+#include <vector>
+
+#include "paradnn/graph.hpp"
+
+namespace paradnn::tpu {
+
+bool is_fusible(OpKind k);
+
+// For each op, the index of the op leading its fusion (itself if it leads one). Data inputs
+// and views (input, token_input, reshape) lead nothing: an op after them leads its own.
+std::vector<int> fusion_leaders(const Graph& g);
+
+// HBM bytes a fused op still moves in its leader's fusion, in each phase (fwd, and bwd):
+// a residual add reads its other inputs; batch norm in training reads its input once more
+// for the statistics (forward) and the gamma/beta reductions (backward). Others move none.
+double fused_op_bytes(const Op& op, Mode m);
+
+}  // namespace paradnn::tpu
