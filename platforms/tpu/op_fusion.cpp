@@ -19,12 +19,17 @@ std::vector<int> fusion_leaders(const Graph& g) {
   return leader;
 }
 
-double fused_op_bytes(const Op& op, Mode m) {
-  const double elem = static_cast<double>(size_of(op.dtype));
-  const double out = static_cast<double>(elements(op.out)) * elem;
-  if (op.kind == OpKind::add) return (static_cast<double>(op.inputs.size()) - 1) * out;
-  if (op.kind == OpKind::batch_norm && m == Mode::train) return out;
-  return 0;
+namespace {
+double output_bytes(const Op& op) { return static_cast<double>(elements(op.out)) * static_cast<double>(size_of(op.dtype)); }
+}  // namespace
+
+double fused_op_bytes(const Op& op) {
+  return op.kind == OpKind::add ? (static_cast<double>(op.inputs.size()) - 1) * output_bytes(op) : 0;
+}
+
+double reduction_pass_bytes(const Op& op, Mode m, bool backward) {
+  if (op.kind != OpKind::batch_norm || m != Mode::train) return 0;
+  return (backward ? 2 : 1) * output_bytes(op);
 }
 
 }  // namespace paradnn::tpu

@@ -14,9 +14,13 @@ bool is_fusible(OpKind k);
 // and views (input, token_input, reshape) lead nothing: an op after them leads its own.
 std::vector<int> fusion_leaders(const Graph& g);
 
-// HBM bytes a fused op still moves in its leader's fusion, in each phase (fwd, and bwd):
-// a residual add reads its other inputs; batch norm in training reads its input once more
-// for the statistics (forward) and the gamma/beta reductions (backward). Others move none.
-double fused_op_bytes(const Op& op, Mode m);
+// HBM bytes a fused op still moves inside its leader's fusion, in each phase: a residual
+// add reads its other inputs. Others move none.
+double fused_op_bytes(const Op& op);
+
+// Bytes of a separate reduction pass a fused op needs: batch norm in training cannot
+// normalize until the batch statistics are complete, so the statistics are a pass of their
+// own over the output (forward), and dgamma/dbeta one over dy and x (backward).
+double reduction_pass_bytes(const Op& op, Mode m, bool backward);
 
 }  // namespace paradnn::tpu

@@ -78,15 +78,17 @@ OpPrediction predict_fusion(const Graph& g, Mode m, const TpuSlice& slice, int l
   p.phase = fwd ? "fwd" : "bwd";
   p.flops = fwd ? lead.cost.fwd_flops : lead.cost.bwd_data_flops + lead.cost.bwd_weight_flops;
   p.bytes = fwd ? lead.cost.fwd_bytes : lead.cost.bwd_bytes;
-  Segment fused;  // element-wise work riding in the leader's fusion
+  Segment fused;      // element-wise work riding in the leader's fusion
+  Segment reduction;  // batch statistics: a pass of its own after the fusion
   for (int i : members) {
     const Op& op = g.op(i);
     const double f = fwd ? op.cost.fwd_flops : op.cost.bwd_data_flops + op.cost.bwd_weight_flops;
-    const double b = fused_op_bytes(op, m);
+    const double b = fused_op_bytes(op), r = reduction_pass_bytes(op, m, !fwd);
     fused.vector_ops += f * share;
     fused.hbm_bytes += b * share;
+    reduction.hbm_bytes += r * share;
     p.flops += f;
-    p.bytes += b;
+    p.bytes += b + r;
     p.name += "+" + op.name;
   }
   if (work.size() == 1) {
@@ -95,6 +97,7 @@ OpPrediction predict_fusion(const Graph& g, Mode m, const TpuSlice& slice, int l
   } else if (fused.vector_ops > 0 || fused.hbm_bytes > 0) {
     add_into(work, {fused});  // after a sequence of steps the fused tail runs once more
   }
+  if (reduction.hbm_bytes > 0) add_into(work, {reduction});
   p.t = time_segments(work, lead.dtype, slice.spec);
   return p;
 }
