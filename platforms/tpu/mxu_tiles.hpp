@@ -2,11 +2,12 @@
 //
 // TPU memory is tiled (Cloud TPU performance guide: tiles of 8 x 128): the minor dimension in
 // lanes of 128 (the MXU width, 256 on v6e), the second-minor in sublanes of 8 32-bit rows,
-// which hold 16 rows of a 16-bit or 32 of an 8-bit type. A GEMM C[m,n] = A[m,k] B[k,n] therefore runs as if k and n were rounded up to the
-// MXU size and m to the sublane tile. The MXU is weight-stationary (Jouppi et al. ISCA 2017):
-// each (k, n) weight tile takes about mxu_size cycles to load, overlapped with streaming the
-// previous tile's rows, so a tile costs max(m_padded, mxu_size) row-cycles: small batches
-// waste the MXU even when m is a multiple of the sublane tile.
+// which hold 16 rows of a 16-bit or 32 of an 8-bit type. A GEMM C[m,n] = A[m,k] B[k,n]
+// therefore runs as if k and n were rounded up to the MXU size and m to the sublane tile.
+// The MXU is weight-stationary (Jouppi et al. ISCA 2017): each (k, n) weight tile takes about
+// mxu_size cycles to load, overlapped with streaming the previous tile's rows, so a tile
+// costs max(m_padded, mxu_size) row-cycles: small batches waste the MXU even when m is a
+// multiple of the sublane tile.
 #pragma once
 #include <cstdint>
 
