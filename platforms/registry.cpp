@@ -1,17 +1,21 @@
 #include "platforms/registry.hpp"
 
+#include <filesystem>
+
 #include "paradnn/error.hpp"
+#include "platforms/cpu/cpu_roofline.hpp"
 #include "platforms/cpu/onednn_backend.hpp"
 #include "platforms/tpu/tpu_backend.hpp"
 #ifdef PARADNN_HAVE_CUDA
 #include "platforms/cuda/cuda_backend.hpp"
+#include "platforms/cuda/cuda_roofline.hpp"
 #endif
 
 namespace paradnn {
 
-std::unique_ptr<Backend> make_backend(const std::string& spec) {
+std::unique_ptr<Backend> make_backend(const std::string& spec, const BackendOptions& options) {
   if (spec == "cpu") return cpu::make_cpu_backend();
-  if (spec.rfind("tpu:", 0) == 0) return tpu::make_tpu_backend(spec.substr(4), false);
+  if (spec.rfind("tpu:", 0) == 0) return tpu::make_tpu_backend(spec.substr(4), options.measure_tpu_host);
   if (spec == "cuda") {
 #ifdef PARADNN_HAVE_CUDA
     return cuda::make_cuda_backend();
@@ -20,6 +24,27 @@ std::unique_ptr<Backend> make_backend(const std::string& spec) {
 #endif
   }
   throw InputError("unknown backend '" + spec + "' (expected cpu, cuda, or tpu:GENERATION[-CORES] such as tpu:v3-8)");
+}
+
+std::optional<PlatformFile> platform_ceilings(const Backend& backend, const std::string& path) {
+  if (!path.empty()) return load_platform_file(path);
+  if (backend.simulated()) return std::nullopt;
+  const PlatformInfo info = backend.platform();
+  if (info.platform == "cpu") return cpu::load_or_probe_platform("");
+#ifdef PARADNN_HAVE_CUDA
+  if (info.platform == "cuda") {
+    std::string name = info.device_name;
+    for (char& c : name)
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
+    const std::string cached = "results/platform-" + name + ".yaml";
+    if (std::filesystem::exists(cached)) return load_platform_file(cached);
+    PlatformFile f = cuda::measure_cuda_roofline();
+    std::filesystem::create_directories("results");
+    save_platform_file(f, cached);
+    return f;
+  }
+#endif
+  return std::nullopt;
 }
 
 }  // namespace paradnn

@@ -13,6 +13,9 @@ void add_run(CLI::App& app) {
   cmd->add_option("config", o->config_path, "Sweep YAML, e.g. configs/quick.yaml")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", o->output, "Results CSV (default results/<config name>.csv)");
   cmd->add_option("--backend", o->backend, "cpu, cuda, or tpu:GEN[-N] (e.g. tpu:v3-8)")->capture_default_str();
+  cmd->add_option("--tpu-host", o->tpu_host, "tpu backends: host figures from the spec, or measured on this machine")
+      ->check(CLI::IsMember({"spec", "this"}))
+      ->capture_default_str();
   cmd->add_option("--filter", o->filter, "Only points matching, e.g. 'family==fc,nodes<=1024'");
   cmd->add_option("--threads", o->threads, "Intra-op threads (default: all physical cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--pools", o->pools, "Inter-op pools: concurrent model instances, each with --threads threads")

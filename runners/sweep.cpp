@@ -17,7 +17,6 @@
 #include "models/catalog.hpp"
 #include "paradnn/error.hpp"
 #include "platforms/cpu/cpu_platform.hpp"
-#include "platforms/cpu/cpu_roofline.hpp"
 #include "platforms/registry.hpp"
 #include "runners/batch_search.hpp"
 #include "runners/memory_probe.hpp"
@@ -110,12 +109,6 @@ std::set<std::string> done_keys(const std::string& path) {
   return keys;
 }
 
-std::optional<PlatformFile> ceilings_for(const SweepOptions& o, const Backend& b) {
-  if (!o.ceilings) return std::nullopt;
-  if (!o.platform_file.empty()) return load_platform_file(o.platform_file);
-  if (b.simulated() || b.platform().platform != "cpu") return std::nullopt;
-  return cpu::load_or_probe_platform("");
-}
 
 }  // namespace
 
@@ -163,7 +156,7 @@ std::vector<GridEntry> select_points(const Config& config, const std::string& fi
 SweepSummary run_sweep(const SweepOptions& o) {
   const Config config = load_config(o.config_path, models::catalog());
   const std::vector<GridEntry> points = select_points(config, o.filter, o.shard);
-  std::unique_ptr<Backend> backend = make_backend(o.backend);
+  std::unique_ptr<Backend> backend = make_backend(o.backend, {o.tpu_host == "this"});
   if (auto why = backend->unavailable()) throw InputError("backend " + o.backend + " cannot run here: " + *why);
 
   SweepSummary s;
@@ -187,7 +180,7 @@ SweepSummary run_sweep(const SweepOptions& o) {
   ctx.intra_threads = on_cpu ? (o.threads > 0 ? o.threads : cpu::physical_cores()) : 0;
   const std::optional<SettingsFile> recommended =
       o.settings_file.empty() ? std::nullopt : std::optional<SettingsFile>(load_settings_file(o.settings_file));
-  ctx.ceilings = ceilings_for(o, *backend);
+  if (o.ceilings) ctx.ceilings = platform_ceilings(*backend, o.platform_file);
 
   write_manifest(s.manifest, o, config, ctx, points.size());
   CsvWriter out(s.output, result_columns(), o.resume);

@@ -15,6 +15,7 @@ struct SweepOptions {
   std::string config_path;
   std::string output;          // default results/<config name>.csv
   std::string backend = "cpu";
+  std::string tpu_host = "spec";  // tpu backends: "this" measures this machine's infeed
   std::string filter;          // --filter expression
   std::string shard;           // "i/n" (1-based i) or empty
   std::string platform_file;   // ceilings; empty = the backend's default (probe cached once)
