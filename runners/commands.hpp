@@ -11,5 +11,6 @@ void add_tune(CLI::App& app);
 void add_env(CLI::App& app);
 void add_merge(CLI::App& app);
 void add_slurm(CLI::App& app);
+void add_roofline(CLI::App& app);
 
 }  // namespace paradnn::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   paradnn::cli::add_env(app);
   paradnn::cli::add_merge(app);
   paradnn::cli::add_slurm(app);
+  paradnn::cli::add_roofline(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,84 @@
+// `paradnn roofline`: measures this CPU's ceilings (peak per dtype, bandwidth per memory level)
+// and writes the platform file that `paradnn run` reads for peak, utilization and bound.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "platforms/cpu/cpu_roofline.hpp"
+#include "runners/commands.hpp"
+
+namespace paradnn::cli {
+
+namespace {
+
+// One row per (dtype, method) or (level, kernel), one column per thread count.
+template <typename Ceiling, typename Key, typename Value>
+void print_table(const std::string& title, const std::vector<Ceiling>& all, Key key, Value value) {
+  std::set<int> threads;
+  std::vector<std::string> rows;
+  std::map<std::pair<std::string, int>, std::string> cells;
+  for (const Ceiling& c : all) {
+    threads.insert(c.threads);
+    const std::string k = key(c);
+    if (std::find(rows.begin(), rows.end(), k) == rows.end()) rows.push_back(k);
+    cells[{k, c.threads}] = value(c);
+  }
+  fmt::print("\n{:<40}", title);
+  for (int t : threads) fmt::print("{:>24}", fmt::format("{} thread{}", t, t == 1 ? "" : "s"));
+  fmt::print("\n");
+  for (const std::string& r : rows) {
+    fmt::print("  {:<38}", r);
+    for (int t : threads) fmt::print("{:>24}", cells.count({r, t}) ? cells[{r, t}] : "-");
+    fmt::print("\n");
+  }
+}
+
+std::string rate(double per_s, double spread, const std::string& unit) {
+  return fmt::format("{:.1f} {} ±{:.0f}%", per_s / 1e9, unit, 100 * spread);
+}
+
+void print_ceilings(const PlatformFile& f) {
+  const PlatformInfo& m = f.machine;
+  fmt::print("{} ({}), {} cores, {} socket(s), {} hardware threads\n", m.device_name, m.isa, m.cores, m.sockets,
+             m.hardware_threads);
+  print_table("compute (best of repetitions, spread)", f.compute,
+              [](const ComputeCeiling& c) { return c.dtype + " " + c.method; },
+              [](const ComputeCeiling& c) {
+                const bool integer = c.dtype.rfind("int", 0) == 0;
+                return rate(c.flops_per_s, c.spread, integer ? "Gop/s" : "GFLOP/s");
+              });
+  print_table("bandwidth", f.bandwidth, [](const BandwidthCeiling& b) { return b.level + " " + b.kernel; },
+              [](const BandwidthCeiling& b) { return rate(b.bytes_per_s, b.spread, "GB/s"); });
+}
+
+}  // namespace
+
+void add_roofline(CLI::App& app) {
+  struct Opts {
+    std::string output;
+    bool quick = false;
+    std::vector<int> threads;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("roofline", "Measure this CPU's roofline ceilings into a platform file");
+  cmd->add_option("-o,--output", o->output, "Platform file to write (default: results/platform-<cpu>.yaml)");
+  cmd->add_flag("--quick", o->quick, "Fewer sizes and repetitions, smaller GEMM (a rougher, faster estimate)");
+  cmd->add_option("--threads", o->threads, "Thread counts to measure (default: 1 and all physical cores)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  cmd->callback([o]() {
+    const std::string path = o->output.empty() ? cpu::default_platform_file_path() : o->output;
+    cpu::RooflineOptions options;
+    options.quick = o->quick;
+    options.threads = o->threads;
+    options.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+    const PlatformFile f = cpu::probe_cpu_roofline(options);
+    save_platform_file(f, path);
+    print_ceilings(f);
+    fmt::print("\nwrote {}\n", path);
+  });
+}
+
+}  // namespace paradnn::cli
