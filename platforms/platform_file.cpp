@@ -1,6 +1,7 @@
 #include "platforms/platform_file.hpp"
 
 #include <fmt/core.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -204,8 +205,9 @@ void save_platform_file(const PlatformFile& f, const std::string& path) {
 
   const std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  // Write aside and rename, so a reader never sees half a file.
-  const std::string tmp = path + ".tmp";
+  // Write aside and rename, so a reader never sees half a file (and concurrent writers,
+  // such as shards probing at once, never share the aside file).
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
   {
     std::ofstream o(tmp);
     o << "# paradnn platform file: measured ceilings (`paradnn roofline`)\n" << out.c_str() << "\n";
