@@ -8,7 +8,7 @@ namespace paradnn {
 
 const std::vector<std::string>& hyperparameter_columns() {
   static const std::vector<std::string> c{"layers", "nodes", "input", "output", "blocks", "filters", "bottleneck",
-                                          "image",  "branches", "cell", "embed", "seq_len", "vocab"};
+                                          "image",  "branches", "cell", "embed", "seq_len", "vocab", "model"};
   return c;
 }
 

@@ -92,6 +92,15 @@ int GraphBuilder::conv(int x, int64_t out_channels, int64_t kernel, int64_t stri
   return push(op);
 }
 
+int GraphBuilder::conv_bias(int x, int64_t out_channels, int64_t kernel, int64_t stride, int64_t pad,
+                            const std::string& name, int64_t groups) {
+  const int id = conv(x, out_channels, kernel, stride, pad, name, groups);
+  Op& op = g_.ops.back();
+  op.bias = true;
+  op.params.push_back({name + ".bias", {out_channels}});
+  return id;
+}
+
 int GraphBuilder::batch_norm(int x, const std::string& name) {
   Op op;
   op.kind = OpKind::batch_norm;

@@ -16,6 +16,9 @@ class GraphBuilder {
   int dense(int x, int64_t out, const std::string& name, bool bias = true);
   int conv(int x, int64_t out_channels, int64_t kernel, int64_t stride, int64_t pad, const std::string& name,
            int64_t groups = 1);
+  // conv() plus a per-output-channel bias (convolutions not followed by batch norm).
+  int conv_bias(int x, int64_t out_channels, int64_t kernel, int64_t stride, int64_t pad, const std::string& name,
+                int64_t groups = 1);
   int batch_norm(int x, const std::string& name);
   int relu(int x, const std::string& name);
   int tanh(int x, const std::string& name);
@@ -34,6 +37,7 @@ class GraphBuilder {
   int transpose(int x, const std::vector<int>& perm, const std::string& name);
   int focal_loss(int logits, const std::string& name = "loss");
   int gelu(int x, const std::string& name);
+  const Dims& dims(int x) const { return g_.dims_of(x); }  // an op's output dims (valid until the next add)
   // Makes op `user` use the parameters of op `owner` (same dims), e.g. tied embeddings.
   void share_params(int user, int owner);
 

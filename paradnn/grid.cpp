@@ -33,6 +33,12 @@ const FamilySpec& family_of(const Catalog& catalog, const std::string& name) {
   throw InputError("no generator for family '" + name + "'");
 }
 
+bool is_axis(const Sweep& s, const std::string& name) {
+  for (const Axis& a : s.axes)
+    if (a.name == name) return true;
+  return false;
+}
+
 void expand_sweep(const Sweep& s, const Catalog& catalog, std::vector<GridEntry>& out) {
   const FamilySpec& fam = family_of(catalog, s.family);
   std::vector<size_t> index(s.axes.size(), 0);
@@ -47,6 +53,11 @@ void expand_sweep(const Sweep& s, const Catalog& catalog, std::vector<GridEntry>
       if (s.axes[a].name == "batch") base.batch = std::get<int64_t>(v);
       else base.hp[s.axes[a].name] = v;
     }
+    for (const ParamSpec& spec : fam.params)
+      if (spec.default_from && !s.fixed.count(spec.name) && !is_axis(s, spec.name)) {
+        if (const std::optional<Value> v = spec.default_from(base)) base.hp[spec.name] = *v;
+        else base.hp.erase(spec.name);
+      }
     for (Mode m : s.modes)
       for (DType d : s.dtypes) {
         GridEntry e;

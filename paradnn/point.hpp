@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -15,15 +16,21 @@ namespace paradnn {
 using Value = std::variant<int64_t, std::string>;
 std::string to_string(const Value& v);
 
+struct Point;
+
 // A family's hyperparameters with their defaults, in CSV column order; the generator
 // behind it turns a point into a Graph.
 struct ParamSpec {
   std::string name;
   Value default_value;
   std::vector<std::string> choices;  // for string parameters; empty = any integer >= 1
+  // A default that depends on the point's other hyperparameters (the real family's image
+  // size depends on the model), used where a sweep leaves this parameter out; nullopt:
+  // the parameter does not apply to that point (no value, an empty CSV cell). Empty
+  // function: default_value.
+  std::function<std::optional<Value>(const Point&)> default_from = {};
 };
 
-struct Point;
 struct FamilySpec {
   std::string name;
   std::vector<ParamSpec> params;
