@@ -1,5 +1,7 @@
 #include "models/catalog.hpp"
 
+#include "models/real/real_models.hpp"
+
 namespace paradnn::models {
 
 const Catalog& catalog() {
@@ -27,6 +29,12 @@ const Catalog& catalog() {
         {"seq_len", int64_t{10}, {}},
         {"vocab", int64_t{1000}, {}}},
        build_rnn},
+      // The six fixed models of issue 12; `image` defaults to the model's standard size
+      // (224, RetinaNet 640) and does not apply to the transformer.
+      {"real",
+       {{"model", std::string("resnet50"), real_model_names()},
+        {"image", int64_t{224}, {}, real_default_image}},
+       build_real},
   };
   return c;
 }
