@@ -1,0 +1,216 @@
+#include "analysis/compare.hpp"
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "paradnn/error.hpp"
+
+namespace paradnn::analysis {
+
+namespace {
+
+std::string state_of(const Row& r) {
+  const std::string reason = field(r, "reason");
+  return field(r, "status") + (reason.empty() ? "" : ": " + reason);
+}
+
+// Workload key -> row index. A workload twice in one file has no single answer to join.
+std::map<std::string, size_t> index_workloads(const CompareInput& in) {
+  const CsvTable& t = in.table;
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    const std::string key = workload_key(t.rows[i]);
+    const auto [it, inserted] = index.emplace(key, i);
+    if (!inserted)
+      throw InputError(fmt::format("{}:{}: workload {} appears twice in this file (first at line {}); "
+                                   "compare needs one result per workload per file",
+                                   t.path, t.lines[i], key, t.lines[it->second]));
+    if (field(t.rows[i], "status") != "ok") continue;
+    const auto eps = number(t.rows[i], "examples_per_s");
+    if (!eps || !(*eps > 0))
+      throw InputError(fmt::format("{}:{}: status ok but examples_per_s is '{}', not a positive number", t.path,
+                                   t.lines[i], field(t.rows[i], "examples_per_s")));
+  }
+  return index;
+}
+
+void summarize(Comparison& c) {
+  std::vector<SpeedupSample> samples;
+  for (size_t p = 0; p < c.inputs.size(); ++p)
+    if (p != c.baseline)
+      for (const JoinedPoint& j : c.joined)
+        samples.push_back({c.inputs[p].name, group_of(c.inputs[p].table.rows[j.rows[p]]),
+                           j.examples_per_s[p] / j.examples_per_s[c.baseline]});
+  c.summary = summarize_speedups(samples);
+}
+
+void check_version(const CsvTable& t) {
+  for (size_t i = 0; i < t.rows.size(); ++i)
+    if (field(t.rows[i], "schema_version") != std::to_string(kSchemaVersion))
+      throw InputError(fmt::format("{}:{}: schema_version {}, this paradnn reads version {}", t.path, t.lines[i],
+                                   field(t.rows[i], "schema_version"), kSchemaVersion));
+}
+
+}  // namespace
+
+std::vector<SpeedupGroup> summarize_speedups(const std::vector<SpeedupSample>& samples) {
+  std::vector<std::string> platforms;  // in order of first appearance
+  std::map<std::string, std::map<Group, std::vector<double>>> by_group;
+  std::map<std::string, std::vector<double>> all;
+  for (const SpeedupSample& s : samples) {
+    if (!all.count(s.platform)) platforms.push_back(s.platform);
+    by_group[s.platform][s.group].push_back(s.speedup);
+    all[s.platform].push_back(s.speedup);
+  }
+  std::vector<SpeedupGroup> out;
+  for (const std::string& p : platforms) {
+    for (const auto& [g, speedups] : by_group[p]) out.push_back({p, g, summarize_ratios(speedups)});
+    out.push_back({p, {"all", "", ""}, summarize_ratios(all[p])});
+  }
+  return out;
+}
+
+std::vector<SpeedupGroup> summarize_comparison_table(const CsvTable& comparison) {
+  std::vector<SpeedupSample> samples;
+  for (size_t i = 0; i < comparison.rows.size(); ++i) {
+    const Row& r = comparison.rows[i];
+    if (field(r, "platform") == field(r, "baseline")) continue;
+    const auto s = number(r, "speedup");
+    if (!s || !(*s > 0))
+      throw InputError(fmt::format("{}:{}: speedup '{}' is not a positive number", comparison.path, comparison.lines[i],
+                                   field(r, "speedup")));
+    samples.push_back({field(r, "platform"), group_of(r), *s});
+  }
+  return summarize_speedups(samples);
+}
+
+void write_speedup_summary_csv(const std::vector<SpeedupGroup>& summary, const std::string& path) {
+  CsvWriter out(path, {"platform", "model_family", "mode", "dtype", "points", "geomean", "min", "max"}, false);
+  for (const SpeedupGroup& s : summary)
+    out.write({{"platform", s.platform}, {"model_family", s.group.family}, {"mode", s.group.mode},
+               {"dtype", s.group.dtype}, {"points", std::to_string(s.speedup.count)},
+               {"geomean", fmt::format("{:.6g}", s.speedup.geomean)}, {"min", fmt::format("{:.6g}", s.speedup.min)},
+               {"max", fmt::format("{:.6g}", s.speedup.max)}});
+}
+
+std::vector<std::string> input_names(const std::vector<std::string>& paths) {
+  std::vector<std::string> names;
+  std::set<std::string> stems;
+  bool collide = false;
+  for (const std::string& p : paths) collide = !stems.insert(std::filesystem::path(p).stem().string()).second || collide;
+  for (const std::string& p : paths) names.push_back(collide ? p : std::filesystem::path(p).stem().string());
+  return names;
+}
+
+Comparison compare_result_files(const std::vector<std::string>& paths, const std::string& baseline) {
+  if (paths.size() < 2) throw InputError("compare needs at least two result files");
+  const std::vector<std::string> names = input_names(paths);
+  std::vector<CompareInput> inputs;
+  size_t base = baseline.empty() ? 0 : paths.size();
+  for (size_t i = 0; i < paths.size(); ++i) {
+    CompareInput in{names[i], read_results(paths[i]), false};
+    if (std::find(in.table.header.begin(), in.table.header.end(), "examples_per_s") == in.table.header.end())
+      throw InputError(paths[i] + ":1: missing column 'examples_per_s'");
+    for (const Row& r : in.table.rows) in.simulated = in.simulated || field(r, "source") == "simulated";
+    if (baseline == names[i] || baseline == paths[i]) base = i;
+    inputs.push_back(std::move(in));
+  }
+  if (base == paths.size())
+    throw InputError(fmt::format("--baseline {}: not one of the inputs ({})", baseline, fmt::join(names, ", ")));
+  return compare_tables(std::move(inputs), base);
+}
+
+Comparison compare_tables(std::vector<CompareInput> inputs, size_t baseline) {
+  if (inputs.size() < 2) throw InputError("compare needs at least two result files");
+  if (baseline >= inputs.size()) throw std::logic_error("baseline index out of range");
+  Comparison c;
+  c.inputs = std::move(inputs);
+  c.baseline = baseline;
+  std::vector<std::map<std::string, size_t>> index;
+  std::vector<std::string> order;  // first input's order, then workloads new in later inputs
+  std::set<std::string> seen;
+  for (const CompareInput& in : c.inputs) {
+    index.push_back(index_workloads(in));
+    for (const Row& r : in.table.rows)
+      if (seen.insert(workload_key(r)).second) order.push_back(workload_key(r));
+    int not_ok = 0;
+    for (const Row& r : in.table.rows) not_ok += field(r, "status") != "ok";
+    c.not_ok_rows.push_back(not_ok);
+  }
+  std::set<std::string> hyperparameters;
+  for (const std::string& key : order) {
+    UnjoinedPoint u{key, {}};
+    JoinedPoint j{key, {}, {}};
+    bool absent = false, all_ok = true;
+    for (size_t p = 0; p < c.inputs.size(); ++p) {
+      const auto it = index[p].find(key);
+      if (it == index[p].end()) {
+        u.states.push_back("absent");
+        absent = true;
+        all_ok = false;
+        continue;
+      }
+      const Row& r = c.inputs[p].table.rows[it->second];
+      u.states.push_back(state_of(r));
+      all_ok = all_ok && field(r, "status") == "ok";
+      j.rows.push_back(it->second);
+      if (all_ok) j.examples_per_s.push_back(*number(r, "examples_per_s"));
+    }
+    if (all_ok) {
+      for (const std::string& h : hyperparameter_columns())
+        if (!field(c.inputs[0].table.rows[j.rows[0]], h).empty()) hyperparameters.insert(h);
+      c.joined.push_back(std::move(j));
+    } else {
+      (absent ? c.one_side_only : c.not_ok).push_back(std::move(u));
+    }
+  }
+  for (const std::string& h : hyperparameter_columns())
+    if (hyperparameters.count(h)) c.hyperparameters.push_back(h);
+  summarize(c);
+  return c;
+}
+
+std::vector<std::string> comparison_columns(const Comparison& c) {
+  std::vector<std::string> cols{"schema_version", "model_family", "mode", "dtype", "batch"};
+  cols.insert(cols.end(), c.hyperparameters.begin(), c.hyperparameters.end());
+  for (const char* s : {"workload_key", "platform", "device_name", "source", "examples_per_s", "baseline", "speedup"})
+    cols.push_back(s);
+  return cols;
+}
+
+void write_comparison_csv(const Comparison& c, const std::string& path) {
+  const std::vector<std::string> cols = comparison_columns(c);
+  CsvWriter out(path, cols, false);
+  for (const JoinedPoint& j : c.joined)
+    for (size_t p = 0; p < c.inputs.size(); ++p) {
+      const Row& src = c.inputs[p].table.rows[j.rows[p]];
+      Row r;
+      for (const std::string& col : cols) r[col] = field(src, col);
+      r["schema_version"] = std::to_string(kSchemaVersion);
+      r["workload_key"] = j.key;
+      r["platform"] = c.inputs[p].name;
+      r["examples_per_s"] = fmt::format("{}", j.examples_per_s[p]);
+      r["baseline"] = c.inputs[c.baseline].name;
+      r["speedup"] = fmt::format("{}", j.examples_per_s[p] / j.examples_per_s[c.baseline]);
+      out.write(r);
+    }
+}
+
+CsvTable read_comparison(const std::string& path) {
+  CsvTable t = read_csv(path, {"schema_version", "model_family", "mode", "dtype", "batch", "platform",
+                               "examples_per_s", "baseline", "speedup"});
+  check_version(t);
+  return t;
+}
+
+bool is_comparison(const CsvTable& table) {
+  const auto has = [&](const char* c) { return std::find(table.header.begin(), table.header.end(), c) != table.header.end(); };
+  return has("speedup") && has("baseline") && has("platform");
+}
+
+}  // namespace paradnn::analysis

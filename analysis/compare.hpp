@@ -1,0 +1,82 @@
+// Comparing platforms: rows of the same workload (family, hyperparameters, mode, dtype,
+// batch) joined across result files, each file's examples/s and speedup over a baseline.
+// Workloads that are not ok everywhere are kept and reported, never silently dropped.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "analysis/ratio_summary.hpp"
+#include "analysis/workload.hpp"
+#include "paradnn/csv.hpp"
+
+namespace paradnn::analysis {
+
+// One result file in a comparison, named by its file stem (or path where stems collide).
+struct CompareInput {
+  std::string name;
+  CsvTable table;
+  bool simulated = false;  // some rows have source=simulated (a performance model, not a timing)
+};
+
+// A workload measured ok in every input.
+struct JoinedPoint {
+  std::string key;
+  std::vector<size_t> rows;            // per input, the row's index in its table
+  std::vector<double> examples_per_s;  // per input
+};
+
+// A workload that is not ok in every input: one state per input, "ok", "absent" or its
+// status and reason ("failed: out of memory").
+struct UnjoinedPoint {
+  std::string key;
+  std::vector<std::string> states;
+};
+
+struct SpeedupGroup {
+  std::string platform;  // the input compared with the baseline
+  Group group;           // family "all" for the row over every group
+  RatioSummary speedup;
+};
+
+struct Comparison {
+  std::vector<CompareInput> inputs;
+  size_t baseline = 0;
+  std::vector<std::string> hyperparameters;  // hyperparameter columns set in some joined row
+  std::vector<JoinedPoint> joined;
+  std::vector<UnjoinedPoint> one_side_only;  // absent from at least one input
+  std::vector<UnjoinedPoint> not_ok;         // in every input, but not ok in at least one
+  std::vector<SpeedupGroup> summary;         // per non-baseline input: each family/mode/dtype, then "all"
+  std::vector<int> not_ok_rows;              // per input: rows with a status other than ok
+};
+
+// Geometric-mean speedup per platform and family/mode/dtype, each platform followed by its
+// "all" row, from (platform, group, speedup) samples in any order.
+struct SpeedupSample {
+  std::string platform;
+  Group group;
+  double speedup = 0;
+};
+std::vector<SpeedupGroup> summarize_speedups(const std::vector<SpeedupSample>& samples);
+// The same from a comparison CSV's rows (the baseline's own rows left out).
+std::vector<SpeedupGroup> summarize_comparison_table(const CsvTable& comparison);
+void write_speedup_summary_csv(const std::vector<SpeedupGroup>& summary, const std::string& path);
+
+// Names for inputs: file stems, or the paths given where two stems are the same.
+std::vector<std::string> input_names(const std::vector<std::string>& paths);
+
+// Reads the result files (schema version checked), rejects a workload appearing twice in one
+// file (InputError naming file, both lines and the key) and joins. `baseline` is an input's
+// name or path; empty means the first input.
+Comparison compare_result_files(const std::vector<std::string>& paths, const std::string& baseline);
+Comparison compare_tables(std::vector<CompareInput> inputs, size_t baseline);
+
+// The tidy table: one row per joined workload and input (platform = the input's name) with
+// examples_per_s and speedup over the baseline.
+std::vector<std::string> comparison_columns(const Comparison& c);
+void write_comparison_csv(const Comparison& c, const std::string& path);
+
+// Reads a file write_comparison_csv wrote (schema version checked).
+CsvTable read_comparison(const std::string& path);
+bool is_comparison(const CsvTable& table);
+
+}  // namespace paradnn::analysis

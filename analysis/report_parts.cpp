@@ -1,0 +1,170 @@
+#include "analysis/report_parts.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "analysis/sensitivity.hpp"
+#include "analysis/summary_table.hpp"
+#include "analysis/workload.hpp"
+#include "paradnn/error.hpp"
+
+namespace paradnn::analysis {
+
+namespace {
+
+std::string data_path(const std::string& dir, const std::string& prefix, const std::string& name) {
+  return (std::filesystem::path(dir) / "data" / (prefix + name + ".csv")).string();
+}
+
+std::string plot_path(const std::string& dir, const std::string& prefix, const std::string& name) {
+  return (std::filesystem::path(dir) / (prefix + name)).string();
+}
+
+// Markdown for a plot: the PNG shown, the SVG linked (paths relative to the folder).
+std::string image(const PlotJob& job) {
+  const std::string name = std::filesystem::path(job.output).filename().string();
+  return fmt::format("![{}]({}.png)\n([SVG]({}.svg), data: `data/{}`)\n\n", job.title, name, name,
+                     std::filesystem::path(job.data.front()).filename().string());
+}
+
+bool numeric_everywhere(const std::vector<const Row*>& rows, const std::string& column) {
+  for (const Row* r : rows)
+    if (!number(*r, column)) return false;
+  return true;
+}
+
+}  // namespace
+
+ReportPart sensitivity_part(const CsvTable& results, const std::string& dir, const std::string& prefix) {
+  ReportPart part{"Sensitivity", "", {}};
+  const std::vector<SensitivityFit> fits = fit_sensitivity(results);
+  const std::string csv = data_path(dir, prefix, "sensitivity");
+  write_sensitivity_csv(fits, csv);
+  part.text = "```\n" + format_sensitivity(fits) + "```\n\n";
+  std::set<std::string> families;
+  for (const SensitivityFit& f : fits)
+    if (f.terms.size() > 1 && families.insert(f.group.family).second) {
+      PlotJob job{"sensitivity", {csv}, plot_path(dir, prefix, "sensitivity-" + f.group.family),
+                  fmt::format("{}: weight of log2(hyperparameter) on log2(examples/s)", f.group.family),
+                  {{"family", f.group.family}}};
+      part.text += image(job);
+      part.plots.push_back(std::move(job));
+    }
+  return part;
+}
+
+std::vector<HeatmapSpec> default_heatmaps(const CsvTable& table, const std::string& value,
+                                          std::vector<std::string>* skipped) {
+  std::vector<HeatmapSpec> specs;
+  for (const auto& [group, rows] : ok_rows_by_group(table)) {
+    std::vector<std::string> axes;
+    for (const std::string& a : varying_columns(rows, workload_axes()))
+      if (numeric_everywhere(rows, a)) axes.push_back(a);
+    if (axes.size() < 2) {
+      if (skipped) skipped->push_back(group.label());
+      continue;
+    }
+    const bool batch_varies = std::find(axes.begin(), axes.end(), "batch") != axes.end();
+    const std::string x = axes[0] == "batch" ? axes[1] : axes[0];
+    const std::string y = batch_varies ? "batch" : axes[1];
+    specs.push_back({x, y, value, group.family, group.mode, group.dtype, ""});
+  }
+  return specs;
+}
+
+ReportPart heatmap_part(const CsvTable& table, const HeatmapSpec& spec, const std::string& dir,
+                        const std::string& prefix) {
+  const bool comparison = is_comparison(table);
+  std::vector<HeatmapSpec> specs;
+  if (!spec.family.empty() && !spec.mode.empty() && !spec.dtype.empty()) {
+    specs.push_back(spec);
+  } else {  // one per group that has both axes
+    for (const auto& [group, rows] : ok_rows_by_group(table)) {
+      if ((!spec.family.empty() && spec.family != group.family) || (!spec.mode.empty() && spec.mode != group.mode) ||
+          (!spec.dtype.empty() && spec.dtype != group.dtype) || !numeric_everywhere(rows, spec.x) ||
+          !numeric_everywhere(rows, spec.y))
+        continue;
+      HeatmapSpec s = spec;
+      s.family = group.family;
+      s.mode = group.mode;
+      s.dtype = group.dtype;
+      specs.push_back(s);
+    }
+    if (specs.empty())
+      throw InputError(fmt::format("{}: no ok rows{} with numbers in both '{}' and '{}'", table.path,
+                                   spec.family.empty() ? "" : " of family " + spec.family, spec.x, spec.y));
+  }
+  ReportPart part{"Heat maps", "", {}};
+  for (const HeatmapSpec& s : specs) {
+    Heatmap h;
+    try {
+      h = comparison ? pivot_comparison(table, s) : pivot_results(table, s);
+    } catch (const InputError& e) {
+      if (specs.size() == 1) throw;
+      part.text += fmt::format("- {} {} {}: {}\n\n", s.family, s.mode, s.dtype, e.what());
+      continue;
+    }
+    const std::string on = h.spec.platform.empty() ? "" : "-" + h.spec.platform;
+    const std::string name = fmt::format("heatmap-{}-{}-{}-{}{}-{}-by-{}", h.spec.family, h.spec.mode, h.spec.dtype,
+                                         h.spec.value, on, h.spec.y, h.spec.x);
+    const std::string csv = data_path(dir, prefix, name);
+    write_heatmap_csv(h, csv);
+    const std::string what = h.spec.platform.empty() ? h.spec.value : h.spec.value + " of " + h.spec.platform;
+    PlotJob job{"heatmap", {csv}, plot_path(dir, prefix, name),
+                fmt::format("{} {} {}: {} by {} and {}", h.spec.family, h.spec.mode, h.spec.dtype, what, h.spec.x, h.spec.y),
+                {{"x", h.spec.x}, {"y", h.spec.y}, {"value", h.spec.value}}};
+    part.text += image(job);
+    part.plots.push_back(std::move(job));
+  }
+  return part;
+}
+
+ReportPart roofline_part(const CsvTable& results, const std::vector<Ceiling>& ceilings, const std::string& source,
+                         const std::string& dir, const std::string& prefix) {
+  ReportPart part{"Roofline", "", {}};
+  const std::string points = data_path(dir, prefix, "roofline-points");
+  const int n = write_roofline_points(results, points);
+  part.text = fmt::format("{} measured points; ceilings: {}\n\n", n, source);
+  if (n == 0) {
+    part.text += "No ok row has both arithmetic_intensity and flops_per_s: no roofline plot.\n\n";
+    return part;
+  }
+  PlotJob job{"roofline", {points}, plot_path(dir, prefix, "roofline"), "Roofline: attained FLOP/s by arithmetic intensity", {}};
+  if (!ceilings.empty()) {
+    const std::string roofs = data_path(dir, prefix, "roofline-ceilings");
+    write_roofline_ceilings(ceilings, roofs);
+    job.data.push_back(roofs);
+  }
+  part.text += image(job);
+  part.plots.push_back(std::move(job));
+  return part;
+}
+
+ReportPart speedup_part(const CsvTable& comparison, const std::string& dir, const std::string& prefix,
+                        const std::string& notes) {
+  ReportPart part{"Speedups", "", {}};
+  const std::vector<SpeedupGroup> summary = summarize_comparison_table(comparison);
+  const std::string csv = data_path(dir, prefix, "speedup-summary");
+  write_speedup_summary_csv(summary, csv);
+  const std::string baseline = comparison.rows.empty() ? "" : field(comparison.rows.front(), "baseline");
+  part.text = fmt::format("Speedup in examples/s over {} (geometric mean, min and max over joined workloads)\n\n```\n{}```\n\n",
+                          baseline, format_speedups(summary)) + notes;
+  PlotJob bars{"speedup", {csv}, plot_path(dir, prefix, "speedup"), "Speedup over " + baseline + " (geometric mean, min-max)", {}};
+  part.text += image(bars);
+  part.plots.push_back(std::move(bars));
+  std::set<std::string> platforms;
+  for (const SpeedupGroup& s : summary) platforms.insert(s.platform);
+  for (const std::string& p : platforms)
+    for (HeatmapSpec spec : default_heatmaps(comparison, "speedup")) {
+      spec.platform = p;
+      ReportPart maps = heatmap_part(comparison, spec, dir, prefix);
+      part.text += maps.text;
+      part.plots.insert(part.plots.end(), maps.plots.begin(), maps.plots.end());
+    }
+  return part;
+}
+
+}  // namespace paradnn::analysis

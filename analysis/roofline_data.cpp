@@ -1,0 +1,48 @@
+#include "analysis/roofline_data.hpp"
+
+#include <fmt/core.h>
+
+#include <map>
+
+#include "analysis/workload.hpp"
+
+namespace paradnn::analysis {
+
+int write_roofline_points(const CsvTable& results, const std::string& path) {
+  CsvWriter out(path, {"model_family", "mode", "dtype", "model_name", "intensity_flops_per_byte", "flops_per_s"}, false);
+  int written = 0;
+  for (const Row& r : results.rows) {
+    const auto intensity = number(r, "arithmetic_intensity"), rate = number(r, "flops_per_s");
+    if (field(r, "status") != "ok" || !intensity || !rate || !(*intensity > 0) || !(*rate > 0)) continue;
+    out.write({{"model_family", field(r, "model_family")},
+               {"mode", field(r, "mode")},
+               {"dtype", field(r, "dtype")},
+               {"model_name", field(r, "model_name")},
+               {"intensity_flops_per_byte", fmt::format("{:.6g}", *intensity)},
+               {"flops_per_s", fmt::format("{:.6g}", *rate)}});
+    ++written;
+  }
+  return written;
+}
+
+void write_roofline_ceilings(const std::vector<Ceiling>& ceilings, const std::string& path) {
+  CsvWriter out(path, {"kind", "name", "value", "threads"}, false);
+  for (const Ceiling& c : ceilings)
+    out.write({{"kind", c.kind}, {"name", c.name}, {"value", fmt::format("{}", c.value)},
+               {"threads", std::to_string(c.threads)}});
+}
+
+int typical_threads(const CsvTable& results) {
+  std::map<int, int> votes;
+  for (const Row& r : results.rows)
+    if (field(r, "status") == "ok") ++votes[static_cast<int>(number(r, "intra_threads").value_or(0))];
+  int best = 0, most = 0;
+  for (const auto& [threads, n] : votes)
+    if (n > most) {
+      best = threads;
+      most = n;
+    }
+  return best;
+}
+
+}  // namespace paradnn::analysis
