@@ -12,5 +12,7 @@ void add_env(CLI::App& app);
 void add_merge(CLI::App& app);
 void add_slurm(CLI::App& app);
 void add_roofline(CLI::App& app);
+void add_compare(CLI::App& app);
+void add_report(CLI::App& app);
 
 }  // namespace paradnn::cli

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   paradnn::cli::add_merge(app);
   paradnn::cli::add_slurm(app);
   paradnn::cli::add_roofline(app);
+  paradnn::cli::add_compare(app);
+  paradnn::cli::add_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
