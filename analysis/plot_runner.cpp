@@ -97,7 +97,8 @@ PlotOutcome draw_plots(const std::vector<PlotJob>& jobs, const std::string& jobs
     return {false, "plots not drawn: " + why + "; the data files and " + jobs_path + " are written"};
   const int rc = run({python_path(), plot_script_path(), jobs_path}, false);
   if (rc != 0)
-    return {false, fmt::format("plots not drawn: {} {} {} exited with {}", python_path(), plot_script_path(), jobs_path, rc)};
+    return {false, fmt::format("some plots not drawn: {} {} {} exited with {} (its messages above say which)",
+                               python_path(), plot_script_path(), jobs_path, rc)};
   return {true, ""};
 }
 

@@ -152,6 +152,10 @@ ReportPart speedup_part(const CsvTable& comparison, const std::string& dir, cons
   const std::string baseline = comparison.rows.empty() ? "" : field(comparison.rows.front(), "baseline");
   part.text = fmt::format("Speedup in examples/s over {} (geometric mean, min and max over joined workloads)\n\n```\n{}```\n\n",
                           baseline, format_speedups(summary)) + notes;
+  if (summary.empty()) {
+    part.text += "No workload was ok on every platform: no speedup plots.\n\n";
+    return part;
+  }
   PlotJob bars{"speedup", {csv}, plot_path(dir, prefix, "speedup"), "Speedup over " + baseline + " (geometric mean, min-max)", {}};
   part.text += image(bars);
   part.plots.push_back(std::move(bars));
