@@ -193,6 +193,8 @@ class Reader {
     if (n["repetitions"]) r.repetitions = static_cast<int>(integer(n["repetitions"], "run.repetitions"));
     if (r.repetitions < 1) fail(n["repetitions"], "run.repetitions", "must be >= 1");
     if (r.warmup_s < 0 || r.min_time_s < 0) fail(n, "run", "times must be >= 0");
+    // Google Benchmark aborts the process on MinTime(0); one iteration is what a tiny value gives.
+    if (r.min_time_s == 0) fail(n["min_time_s"], "run.min_time_s", "must be > 0 (use e.g. 0.001 for one iteration per repetition)");
     if (r.memory_fraction <= 0 || r.memory_fraction > 1) fail(n["memory_fraction"], "run.memory_fraction", "must be in (0, 1]");
     return r;
   }

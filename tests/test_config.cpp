@@ -74,6 +74,8 @@ TEST(Config, WrongTypeAndImpossibleRange) {
   EXPECT_NE(error_of("family: fcx\nfixed: {batch: 1}\n").find("unknown family"), std::string::npos);
   EXPECT_NE(error_of("family: fc\nfixed: {batch: 1}\ndtypes: [f33]\n").find("t.yaml:3:"), std::string::npos);
   EXPECT_NE(error_of("family: fc\nfixed: {batch: 1}\nrun: {repetitions: 0}\n").find("repetitions"), std::string::npos);
+  // Google Benchmark aborts on a zero minimum time: the config says so instead.
+  EXPECT_NE(error_of("family: fc\nfixed: {batch: 1}\nrun: {min_time_s: 0}\n").find("run.min_time_s"), std::string::npos);
   EXPECT_NE(error_of("family: fc\nfixed: {batch: [1\n").find("YAML syntax"), std::string::npos);
   EXPECT_NE(error_of("family: fc\nfixed: {batch: 1}\nwhere: 'params <=> 3'\n").find("where"), std::string::npos);
 }
