@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "paradnn/graph_builder.hpp"
 #include "paradnn/point.hpp"

@@ -44,7 +44,9 @@ int subnet(GraphBuilder& b, int x, int64_t outputs, const std::string& name, std
 }  // namespace
 
 Graph retinanet(int64_t batch, int64_t image, DType dtype, Optimizer opt) {
-  if (image % 32) throw std::invalid_argument("retinanet: image size must be a multiple of 32 (FPN levels add up), got " + std::to_string(image));
+  if (image % 32)
+    throw std::invalid_argument("retinanet: the image size must be a multiple of 32 (so FPN levels add up), got " +
+                                std::to_string(image));
   const int64_t A = kRetinaNetAnchors, K = kRetinaNetClasses;
   GraphBuilder b("real", real::sized_name("retinanet_r50_fpn", image), batch, dtype, opt);
   const int x = b.input({batch, 3, image, image});
