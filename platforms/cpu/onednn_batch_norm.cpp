@@ -1,0 +1,64 @@
+// Batch normalization in the producer's layout, with a following ReLU fused
+// (fuse_norm_relu: the backward pass reads the ReLU mask from the forward workspace).
+// Training normalizes with batch statistics; inference with stored ones (use_global_stats).
+#include <cstring>
+
+#include "platforms/cpu/onednn_ops.hpp"
+
+namespace paradnn::cpu {
+
+void build_batch_norm(Net& net, int i) {
+  using dnnl::normalization_flags;
+  const Op& op = net.graph().op(i);
+  const dnnl::engine& e = net.engine();
+  const memory::desc x_md = net.input_desc(i, 0, to_dnnl(op.dtype));
+  const int64_t c = op.out[1];
+  auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
+  if (net.fused_post(i) == Activation::relu) flags |= normalization_flags::fuse_norm_relu;
+  const float eps = 1e-5f;
+  const auto prop = net.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  const auto fwd_flags = net.training() ? flags : flags | normalization_flags::use_global_stats;
+  dnnl::batch_normalization_forward::primitive_desc pd({prop, x_md, eps, fwd_flags}, make_attr(), e);
+
+  memory x = net.input(i, 0, x_md);
+  memory y(pd.dst_desc(), e);
+  net.set_output(i, y);
+  const memory::desc c_md({c}, Dt::f32, Tag::a);
+  Weight& scale = net.params().add(e, net.stream(), i, op.name + ".gamma", c_md, c_md, 1.f, true);
+  Weight& shift = net.params().add(e, net.stream(), i, op.name + ".beta", c_md, c_md, 0.f, true);
+  scale.views[op.params.at(0).name] = 0;
+  shift.views[op.params.at(1).name] = 0;
+  memory mean(pd.mean_desc(), e), var(pd.variance_desc(), e);
+  if (!net.training()) {  // stored statistics of a trained model: zero mean, unit variance
+    std::memset(mean.get_data_handle(), 0, pd.mean_desc().get_size());
+    const auto n = pd.variance_desc().get_size() / sizeof(float);
+    for (size_t k = 0; k < n; ++k) static_cast<float*>(var.get_data_handle())[k] = 1.f;
+  }
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x},         {DNNL_ARG_DST, y},          {DNNL_ARG_SCALE, scale.w},
+                                          {DNNL_ARG_SHIFT, shift.w}, {DNNL_ARG_MEAN, mean},      {DNNL_ARG_VARIANCE, var}};
+  memory ws;
+  if (net.training() && net.fused_post(i) == Activation::relu) {
+    ws = memory(pd.workspace_desc(), e);
+    args[DNNL_ARG_WORKSPACE] = ws;
+  }
+  net.add(i, "fwd", dnnl::batch_normalization_forward(pd), pd, args);
+  if (!net.training()) return;
+
+  dnnl::batch_normalization_backward::primitive_desc bd({dnnl::prop_kind::backward, y.get_desc(), x_md, eps, flags},
+                                                        make_attr(), e, pd);
+  net.params().train(e, net.stream(), scale, c_md, net.graph().optimizer);
+  net.params().train(e, net.stream(), shift, c_md, net.graph().optimizer);
+  memory dy = net.grad(i);
+  const bool wanted = net.needs_input_grad(i, 0);
+  Sink s = wanted ? net.sink(i, 0, x_md) : Sink{memory(x_md, e), 0, true};
+  std::unordered_map<int, memory> bargs = {{DNNL_ARG_SRC, x},           {DNNL_ARG_MEAN, mean},
+                                           {DNNL_ARG_VARIANCE, var},     {DNNL_ARG_DIFF_DST, dy},
+                                           {DNNL_ARG_SCALE, scale.w},    {DNNL_ARG_SHIFT, shift.w},
+                                           {DNNL_ARG_DIFF_SRC, s.mem},
+                                           {DNNL_ARG_DIFF_SCALE, scale.grad}, {DNNL_ARG_DIFF_SHIFT, shift.grad}};
+  if (ws) bargs[DNNL_ARG_WORKSPACE] = ws;
+  net.add(i, "bwd", dnnl::batch_normalization_backward(bd), bd, bargs);
+  if (wanted) net.close(i, s);
+}
+
+}  // namespace paradnn::cpu

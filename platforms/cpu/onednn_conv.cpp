@@ -1,0 +1,81 @@
+// Convolutions (grouped and depthwise included) as oneDNN convolution primitives: layouts
+// chosen by the library (blocked for the vector width), a following ReLU fused as a
+// post-op, weights reordered once when the point is prepared.
+
+#include "platforms/cpu/onednn_ops.hpp"
+
+namespace paradnn::cpu {
+
+namespace {
+
+using dnnl::convolution_backward_data;
+using dnnl::convolution_backward_weights;
+using dnnl::convolution_forward;
+
+struct Geometry {
+  memory::dims strides, pad_l, pad_r;
+};
+
+}  // namespace
+
+void build_conv(Net& net, int i) {
+  const Op& op = net.graph().op(i);
+  const dnnl::engine& e = net.engine();
+  const Dt t = to_dnnl(op.dtype);
+  const Dims& in = net.graph().dims_of(op.inputs.at(0));
+  const int64_t g = op.groups, o = op.out[1], k = op.kernel;
+  const memory::dims w_dims = g == 1 ? memory::dims{o, in[1], k, k} : memory::dims{g, o / g, in[1] / g, k, k};
+  const Geometry geo{{op.stride, op.stride},
+                     {op.pad, op.pad},
+                     {pad_right(in[2], op.out[2], k, op.stride, op.pad), pad_right(in[3], op.out[3], k, op.stride, op.pad)}};
+  const memory::desc x_any({in[0], in[1], in[2], in[3]}, t, Tag::any);
+  const memory::desc y_any({op.out[0], op.out[1], op.out[2], op.out[3]}, t, Tag::any);
+  const memory::desc w_any(w_dims, t, Tag::any);
+  const memory::desc b_md = op.bias ? memory::desc({o}, Dt::f32, Tag::a) : memory::desc();
+  const auto prop = net.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  const auto alg = dnnl::algorithm::convolution_direct;
+  convolution_forward::primitive_desc pd({prop, alg, x_any, w_any, b_md, y_any, geo.strides, geo.pad_l, geo.pad_r},
+                                         make_attr(net.fused_post(i)), e);
+
+  memory x = net.input(i, 0, pd.src_desc());
+  memory y(pd.dst_desc(), e);
+  net.set_output(i, y);
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
+  const WeightAndBias wb = add_weight_and_bias(net, i, w_dims, pd.weights_desc(), static_cast<float>(in[1] / g * k * k), b_md, args);
+  const Weight& w = *wb.w;
+  net.add(i, "fwd", convolution_forward(pd), pd, args);
+  if (!net.training()) return;
+
+  memory dy = net.grad(i);
+  add_post_backward(net, i, y, dy);
+  if (net.needs_input_grad(i, 0)) {
+    auto bd = [&]() -> convolution_backward_data::primitive_desc {
+      try {  // the forward layouts, where the library allows: no reorders
+        return {{alg, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd};
+      } catch (const dnnl::error&) {
+        return {{alg, pd.src_desc(), w_any, y_any, geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd};
+      }
+    }();
+    memory wd = w.w;
+    if (bd.weights_desc() != w.w.get_desc()) {
+      wd = memory(bd.weights_desc(), e);
+      net.add_reorder(i, true, op.name + ".weight", w.w, wd);
+    }
+    memory dyd = net.grad_as(i, bd.diff_dst_desc());
+    Sink s = net.sink(i, 0, pd.src_desc());
+    net.add(i, "bwd", convolution_backward_data(bd), bd, {{DNNL_ARG_DIFF_DST, dyd}, {DNNL_ARG_WEIGHTS, wd}, {DNNL_ARG_DIFF_SRC, s.mem}});
+    net.close(i, s);
+  }
+  auto wd = [&]() -> convolution_backward_weights::primitive_desc {
+    try {  // gradient in the weights' layout, so the f32 master is the weights themselves
+      if (t == Dt::f32)
+        return {{alg, pd.src_desc(), pd.weights_desc(), b_md, pd.dst_desc(), geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd};
+    } catch (const dnnl::error&) {
+    }
+    return {{alg, pd.src_desc(), memory::desc(w_dims, Dt::f32, Tag::any), b_md, y_any, geo.strides, geo.pad_l, geo.pad_r},
+            make_attr(), e, pd};
+  }();
+  add_weight_gradients(net, i, wb, convolution_backward_weights(wd), wd, x, net.grad_as(i, wd.diff_dst_desc()));
+}
+
+}  // namespace paradnn::cpu

@@ -1,0 +1,91 @@
+// Dense layers as oneDNN inner products: bias and a following ReLU fused as post-ops;
+// weights in the layout the primitive chose, reordered once when the point is prepared.
+// A [T, N, K] input runs as one [T*N, K] GEMM; a [N, C, H, W] input keeps its layout
+// and the weights take the matching [O, C, H, W] shape.
+
+#include "paradnn/cost.hpp"
+#include "platforms/cpu/onednn_ops.hpp"
+
+namespace paradnn::cpu {
+
+namespace {
+
+using dnnl::inner_product_backward_data;
+using dnnl::inner_product_backward_weights;
+using dnnl::inner_product_forward;
+
+// Gradient in the weights' own layout when the library allows it (so the f32 master is
+// the weights themselves), else in the layout it prefers.
+inner_product_backward_weights::primitive_desc weights_grad_pd(const memory::desc& src, const memory::desc& w,
+                                                               const memory::desc& bias, const memory::desc& dst,
+                                                               const dnnl::engine& e,
+                                                               const inner_product_forward::primitive_desc& hint) {
+  const memory::desc same(w.dims(), Dt::f32, Tag::any);
+  try {
+    if (w.data_type() == Dt::f32) return {{src, w, bias, dst}, make_attr(), e, hint};
+  } catch (const dnnl::error&) {
+  }
+  return {{src, same, bias, dst}, make_attr(), e, hint};
+}
+
+}  // namespace
+
+void build_dense(Net& net, int i) {
+  const Op& op = net.graph().op(i);
+  const dnnl::engine& e = net.engine();
+  const Dt t = to_dnnl(op.dtype);
+  const Dims& in = net.graph().dims_of(op.inputs.at(0));
+  const int64_t out = op.out.back();
+  const bool image = in.size() == 4;
+  const GemmRows r = dense_gemm_rows(in);
+  const memory::dims w_dims = image ? memory::dims{out, in[1], in[2], in[3]} : memory::dims{out, r.features};
+
+  // Flat inputs and outputs are plain, so a [T, N, K] tensor is a [T*N, K] view.
+  const memory::desc x_want = image ? memory::desc({in[0], in[1], in[2], in[3]}, t, Tag::any) : plain_desc(in, t);
+  const memory::desc x2_md = image ? x_want : x_want.reshape({r.rows, r.features});
+  const memory::desc y2_md({r.rows, out}, t, Tag::ab);
+  const memory::desc w_any(w_dims, t, Tag::any);
+  const memory::desc b_md = op.bias ? memory::desc({out}, Dt::f32, Tag::a) : memory::desc();
+  const auto prop = net.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  inner_product_forward::primitive_desc pd({prop, x2_md, w_any, b_md, y2_md}, make_attr(net.fused_post(i)), e);
+
+  memory x = net.input(i, 0, image ? pd.src_desc() : x_want);
+  memory x2 = image ? x : view(x, {r.rows, r.features}, e);
+  memory y(plain_desc(op.out, t), e);
+  memory y2 = view(y, {r.rows, out}, e);
+  net.set_output(i, y);
+
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x2}, {DNNL_ARG_DST, y2}};
+  const WeightAndBias wb = add_weight_and_bias(net, i, w_dims, pd.weights_desc(), static_cast<float>(r.features), b_md, args);
+  const Weight& w = *wb.w;
+  net.add(i, "fwd", inner_product_forward(pd), pd, args);
+  if (!net.training()) return;
+
+  memory dy = net.grad(i);
+  memory dy2 = view(dy, {r.rows, out}, e);
+  add_post_backward(net, i, y2, dy2);
+  if (net.needs_input_grad(i, 0)) {
+    // Backward data in the forward weights' layout where the library allows it.
+    auto bd = [&]() -> inner_product_backward_data::primitive_desc {
+      try {
+        return {{pd.src_desc(), pd.weights_desc(), y2_md}, make_attr(), e, pd};
+      } catch (const dnnl::error&) {
+        return {{pd.src_desc(), w_any, y2_md}, make_attr(), e, pd};
+      }
+    }();
+    memory wd = w.w;
+    if (bd.weights_desc() != w.w.get_desc()) {  // the library wants another layout backward
+      wd = memory(bd.weights_desc(), e);
+      net.add_reorder(i, true, op.name + ".weight", w.w, wd);
+    }
+    const memory::desc dx_md = image ? pd.src_desc() : x_want;
+    Sink s = net.sink(i, 0, dx_md);
+    memory dx2 = image ? s.mem : view(s.mem, {r.rows, r.features}, e);
+    net.add(i, "bwd", inner_product_backward_data(bd), bd, {{DNNL_ARG_DIFF_DST, dy2}, {DNNL_ARG_WEIGHTS, wd}, {DNNL_ARG_DIFF_SRC, dx2}});
+    net.close(i, s);
+  }
+  auto wd = weights_grad_pd(pd.src_desc(), pd.weights_desc(), b_md, y2_md, e, pd);
+  add_weight_gradients(net, i, wb, inner_product_backward_weights(wd), wd, x2, dy2);
+}
+
+}  // namespace paradnn::cpu

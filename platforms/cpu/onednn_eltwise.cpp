@@ -1,0 +1,30 @@
+// Activations that could not be fused into their producer (their input feeds other ops
+// too, or the producer has no post-ops), as oneDNN eltwise primitives in the input's layout.
+#include "platforms/cpu/onednn_ops.hpp"
+
+namespace paradnn::cpu {
+
+void build_eltwise(Net& net, int i) {
+  const Op& op = net.graph().op(i);
+  const dnnl::engine& e = net.engine();
+  const Activation a = op.kind == OpKind::relu ? Activation::relu : op.kind == OpKind::tanh ? Activation::tanh : Activation::gelu;
+  const bool use_dst = a != Activation::gelu;  // backward from the output: no copy of x kept
+  const dnnl::algorithm alg = eltwise_algorithm(a, use_dst && net.training());
+  const memory::desc x_md = net.input_desc(i, 0, to_dnnl(op.dtype));
+  const auto prop = net.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  dnnl::eltwise_forward::primitive_desc pd({prop, alg, x_md, 0.f, 0.f}, make_attr(), e);
+  memory x = net.input(i, 0, x_md);
+  memory y(pd.dst_desc(), e);
+  net.set_output(i, y);
+  net.add(i, "fwd", dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}});
+  if (!net.needs_input_grad(i, 0)) return;
+
+  dnnl::eltwise_backward::primitive_desc bd({alg, y.get_desc(), x_md, 0.f, 0.f}, make_attr(), e, pd);
+  memory dy = net.grad(i);
+  Sink s = net.sink(i, 0, x_md);
+  net.add(i, "bwd", dnnl::eltwise_backward(bd), bd,
+          {{use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC, use_dst ? y : x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, s.mem}});
+  net.close(i, s);
+}
+
+}  // namespace paradnn::cpu

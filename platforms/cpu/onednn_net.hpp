@@ -1,0 +1,139 @@
+// A graph lowered to oneDNN: every op's forward, backward and update work as a flat list
+// of calls built once, outside the timed region, and replayed by step().
+//
+// Layouts: primitives are created with format_tag::any and each tensor stays in the layout
+// its producer chose; where a consumer wants another layout, a reorder call of its own
+// (phase "reorder") converts it, so its cost shows in --per-op rows. Synthetic inputs are
+// created directly in the layout their first consumer wants. Every primitive uses one
+// user-provided scratchpad, and calls go through the C API with prebuilt argument arrays,
+// so a step allocates nothing.
+#pragma once
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "paradnn/graph.hpp"
+#include "platforms/cpu/onednn_params.hpp"
+
+namespace paradnn::cpu {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using Dt = memory::data_type;
+
+Dt to_dnnl(DType t);
+Tag plain_tag(size_t rank);  // a, ab, abc, abcd, abcde
+memory::desc plain_desc(const Dims& dims, Dt type);
+// Attributes every primitive here is created with: user scratchpad, plus a post-op.
+dnnl::primitive_attr make_attr(Activation post = Activation::none);
+dnnl::algorithm eltwise_algorithm(Activation a, bool use_dst_for_bwd);
+
+// One unit of work in a step: a oneDNN primitive with its arguments, or a hand-written
+// kernel where oneDNN has no primitive (embedding, loss, optimizer update).
+struct Call {
+  int op = -1;
+  std::string phase;  // fwd, bwd, update, reorder
+  std::string name;   // op name, or "<op>.<what>:reorder"
+  dnnl::primitive prim;
+  std::unordered_map<int, memory> args;
+  memory::desc scratchpad;
+  std::function<void()> kernel;
+  std::string impl;
+  double bytes = 0;  // traffic of a reorder (graph ops take theirs from the cost model)
+  std::vector<dnnl_exec_arg_t> c_args;  // built by Net::finalize()
+};
+
+// Where a gradient for one input of an op goes: straight into the input's gradient when
+// this op writes it first and in its layout, else into `mem` and then reordered (and
+// summed, for fan-out) into the input's gradient.
+struct Sink {
+  memory mem;
+  int slot = 0;
+  bool direct = true;
+};
+
+class Net {
+ public:
+  Net(const Graph& g, Mode m);
+  Net(const Net&) = delete;  // calls hold pointers into it
+  Net& operator=(const Net&) = delete;
+
+  const Graph& graph() const { return graph_; }
+  Mode mode() const { return mode_; }
+  bool training() const { return mode_ == Mode::train; }
+  const dnnl::engine& engine() const { return engine_; }
+  dnnl::stream& stream() { return stream_; }
+  ParamStore& params() { return params_; }
+  const ParamStore& params() const { return params_; }
+
+  // Activation fused into op i's forward (a ReLU that follows it), and whether op i is a
+  // ReLU that was fused away (its output and gradient alias its producer's).
+  Activation fused_post(int i) const { return post_[static_cast<size_t>(i)]; }
+  bool fused_away(int i) const { return fused_away_[static_cast<size_t>(i)]; }
+  bool needs_grad(int tensor) const { return needs_grad_[static_cast<size_t>(tensor)]; }
+
+  // --- building, called by the op factories for op `i` in graph order ---
+  // The current layout of op i's input `slot`; a data input not yet created reports its
+  // plain layout at `type`.
+  memory::desc input_desc(int i, int slot, Dt type) const;
+  // Input `slot` of op i in layout `want`: the tensor itself, or a reorder into a buffer.
+  memory input(int i, int slot, const memory::desc& want);
+  void set_output(int i, const memory& y);
+  memory output(int tensor) const { return y_.at(static_cast<size_t>(tensor)); }
+  // Gradient of op i's output (allocated in the output's layout on first use).
+  memory grad(int i);
+  // The output gradient in layout `want` (reordered in the backward phase if needed).
+  memory grad_as(int i, const memory::desc& want);
+  bool needs_input_grad(int i, int slot) const;
+  Sink sink(int i, int slot, const memory::desc& md);
+  void close(int i, const Sink& s);  // after the call that wrote s.mem
+
+  // Appends a primitive call; impl taken from its primitive descriptor.
+  void add(int i, const std::string& phase, const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
+           std::unordered_map<int, memory> args);
+  void add_kernel(int i, const std::string& phase, const std::string& impl, std::function<void()> k);
+  // A reorder (layout or type conversion) as its own call in the forward or backward list;
+  // `accumulate` adds into dst instead of overwriting it.
+  void add_reorder(int i, bool backward, const std::string& what, const memory& src, const memory& dst,
+                   bool accumulate = false);
+
+  void finalize();  // allocates the shared scratchpad, builds the C argument arrays
+
+  // --- running ---
+  void forward();
+  void backward();
+  void update();
+  // Per-call seconds summed over `iterations` steps, in call order of one step.
+  std::vector<std::pair<const Call*, double>> timed_calls(int iterations);
+  std::vector<std::string> impls() const;
+
+  // The loss op's state: its last mean loss and its class labels.
+  double loss = 0;
+  std::vector<int32_t> labels;
+
+ private:
+  void run(Call& c);
+  bool data_op(int tensor) const;
+  int canonical(int tensor) const;  // a fused ReLU's tensor is its producer's
+  std::vector<Call*> step_calls();
+
+  Graph graph_;
+  Mode mode_;
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  ParamStore params_;
+  std::vector<Activation> post_;
+  std::vector<bool> fused_away_, needs_grad_;
+  std::vector<int> alias_of_;                     // fused ReLU -> its producer
+  std::vector<std::vector<std::pair<int, int>>> writers_;  // tensor -> (op, slot) in backward order
+  std::vector<memory> y_, dy_;
+  std::vector<std::vector<Call>> fwd_, bwd_;
+  std::vector<Call> update_;
+  UpdateRule rule_;
+  memory scratch_;
+};
+
+}  // namespace paradnn::cpu

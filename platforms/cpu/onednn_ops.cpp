@@ -1,0 +1,103 @@
+#include "platforms/cpu/onednn_ops.hpp"
+
+#include <cmath>
+
+namespace paradnn::cpu {
+
+std::optional<std::string> unsupported_reason(const Op& op) {
+  if (op.shares_params_with >= 0) return op.name + ": shared (tied) parameters are not implemented on the CPU backend";
+  switch (op.kind) {
+    case OpKind::input:
+    case OpKind::token_input:
+    case OpKind::embedding:
+    case OpKind::dense:
+    case OpKind::conv:
+    case OpKind::batch_norm:
+    case OpKind::relu:
+    case OpKind::tanh:
+    case OpKind::gelu:
+    case OpKind::max_pool:
+    case OpKind::avg_pool:
+    case OpKind::add:
+    case OpKind::concat:
+    case OpKind::rnn:
+    case OpKind::softmax_xent:
+      return std::nullopt;
+    default:
+      return std::string(to_string(op.kind)) + " (op " + op.name + ") is not implemented on the CPU backend";
+  }
+}
+
+void build_op(Net& net, int i) {
+  const Op& op = net.graph().op(i);
+  if (net.fused_away(i)) {  // runs as its producer's post-op: same tensor
+    net.set_output(i, net.output(op.inputs.at(0)));
+    return;
+  }
+  switch (op.kind) {
+    case OpKind::input:
+    case OpKind::token_input: return;  // made by the first consumer, in its layout
+    case OpKind::dense: return build_dense(net, i);
+    case OpKind::conv: return build_conv(net, i);
+    case OpKind::batch_norm: return build_batch_norm(net, i);
+    case OpKind::relu:
+    case OpKind::tanh:
+    case OpKind::gelu: return build_eltwise(net, i);
+    case OpKind::max_pool:
+    case OpKind::avg_pool: return build_pool(net, i);
+    case OpKind::add: return build_add(net, i);
+    case OpKind::concat: return build_concat(net, i);
+    case OpKind::embedding: return build_embedding(net, i);
+    case OpKind::rnn: return build_rnn(net, i);
+    case OpKind::softmax_xent: return build_softmax_xent(net, i);
+    default: throw std::invalid_argument(*unsupported_reason(op));
+  }
+}
+
+void add_post_backward(Net& net, int i, const memory& y, const memory& dy) {
+  if (net.fused_post(i) == Activation::none) return;
+  const dnnl::algorithm alg = eltwise_algorithm(net.fused_post(i), true);
+  dnnl::eltwise_forward::primitive_desc hint({dnnl::prop_kind::forward_training, alg, y.get_desc(), 0.f, 0.f},
+                                             net.engine());
+  dnnl::eltwise_backward::primitive_desc pd({alg, dy.get_desc(), y.get_desc(), 0.f, 0.f}, make_attr(), net.engine(),
+                                            hint);
+  net.add(i, "bwd", dnnl::eltwise_backward(pd), pd, {{DNNL_ARG_DST, y}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dy}});
+}
+
+WeightAndBias add_weight_and_bias(Net& net, int i, const memory::dims& w_dims, const memory::desc& w_md, float fan_in,
+                                  const memory::desc& b_md, std::unordered_map<int, memory>& args) {
+  const Op& op = net.graph().op(i);
+  const memory::desc plain(w_dims, Dt::f32, plain_tag(w_dims.size()));
+  WeightAndBias wb;
+  wb.w = &net.params().add(net.engine(), net.stream(), i, op.name + ".weight", plain, w_md, std::sqrt(6.0f / fan_in));
+  wb.w->views[op.params.at(0).name] = 0;
+  args[DNNL_ARG_WEIGHTS] = wb.w->w;
+  if (op.bias) {
+    wb.b = &net.params().add(net.engine(), net.stream(), i, op.name + ".bias", b_md, b_md, 0.f, true);
+    wb.b->views[op.params.at(1).name] = 0;
+    args[DNNL_ARG_BIAS] = wb.b->w;
+  }
+  return wb;
+}
+
+void add_weight_gradients(Net& net, int i, WeightAndBias wb, const dnnl::primitive& p, const dnnl::primitive_desc& pd,
+                          const memory& src, const memory& dy) {
+  const Optimizer opt = net.graph().optimizer;
+  net.params().train(net.engine(), net.stream(), *wb.w, pd.diff_weights_desc(), opt);
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, wb.w->grad}};
+  if (wb.b) {
+    net.params().train(net.engine(), net.stream(), *wb.b, wb.b->w.get_desc(), opt);
+    args[DNNL_ARG_DIFF_BIAS] = wb.b->grad;
+  }
+  net.add(i, "bwd", p, pd, args);
+}
+
+int64_t pad_right(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad_left) {
+  return (out - 1) * stride + kernel - in - pad_left;
+}
+
+memory view(const memory& m, const memory::dims& dims, const dnnl::engine& e) {
+  return memory(m.get_desc().reshape(dims), e, m.get_data_handle());
+}
+
+}  // namespace paradnn::cpu

@@ -1,0 +1,142 @@
+// Stacked recurrent layers (vanilla tanh RNN, LSTM, GRU) as one oneDNN RNN primitive over
+// the whole sequence, all layers at once (hidden size equals input size, as the IR's rnn
+// op guarantees). The backward primitive may want other weight layouts than the forward:
+// that conversion is a reorder call of its own, so its cost is visible per op.
+#include <cmath>
+#include <cstring>
+
+#include "platforms/cpu/onednn_ops.hpp"
+
+namespace paradnn::cpu {
+
+namespace {
+
+struct RnnDescs {
+  memory::desc src, w_layer, w_iter, bias, dst;  // weights `any`
+};
+
+struct RnnPds {
+  dnnl::primitive fwd, bwd;
+  dnnl::rnn_primitive_desc_base fwd_pd, bwd_pd;
+};
+
+RnnPds make_pds(RnnCell cell, bool training, const RnnDescs& d, const dnnl::engine& e) {
+  const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  const auto dir = dnnl::rnn_direction::unidirectional_left2right;
+  const memory::desc none;
+  const dnnl::primitive_attr attr = make_attr();
+  const memory::desc w_l(d.w_layer.dims(), Dt::f32, Tag::any), w_i(d.w_iter.dims(), Dt::f32, Tag::any);
+  RnnPds p;
+  switch (cell) {
+    case RnnCell::rnn: {
+      const auto act = dnnl::algorithm::eltwise_tanh;
+      dnnl::vanilla_rnn_forward::primitive_desc f({prop, act, dir, d.src, none, d.w_layer, d.w_iter, d.bias, d.dst, none}, attr, e);
+      p.fwd = dnnl::vanilla_rnn_forward(f);
+      p.fwd_pd = f;
+      if (!training) break;
+      dnnl::vanilla_rnn_backward::primitive_desc b({dnnl::prop_kind::backward, act, dir, d.src, none, d.w_layer, d.w_iter, d.bias,
+                                                    d.dst, none, d.src, none, w_l, w_i, d.bias, d.dst, none},
+                                                   attr, e, f);
+      p.bwd = dnnl::vanilla_rnn_backward(b);
+      p.bwd_pd = b;
+      break;
+    }
+    case RnnCell::lstm: {
+      dnnl::lstm_forward::primitive_desc f({prop, dir, d.src, none, none, d.w_layer, d.w_iter, d.bias, d.dst, none, none}, attr, e);
+      p.fwd = dnnl::lstm_forward(f);
+      p.fwd_pd = f;
+      if (!training) break;
+      dnnl::lstm_backward::primitive_desc b({dnnl::prop_kind::backward, dir, d.src, none, none, d.w_layer, d.w_iter, d.bias, d.dst,
+                                             none, none, d.src, none, none, w_l, w_i, d.bias, d.dst, none, none},
+                                            attr, e, f);
+      p.bwd = dnnl::lstm_backward(b);
+      p.bwd_pd = b;
+      break;
+    }
+    case RnnCell::gru: {
+      dnnl::gru_forward::primitive_desc f({prop, dir, d.src, none, d.w_layer, d.w_iter, d.bias, d.dst, none}, attr, e);
+      p.fwd = dnnl::gru_forward(f);
+      p.fwd_pd = f;
+      if (!training) break;
+      dnnl::gru_backward::primitive_desc b({dnnl::prop_kind::backward, dir, d.src, none, d.w_layer, d.w_iter, d.bias, d.dst, none,
+                                            d.src, none, w_l, w_i, d.bias, d.dst, none},
+                                           attr, e, f);
+      p.bwd = dnnl::gru_backward(b);
+      p.bwd_pd = b;
+      break;
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+void build_rnn(Net& net, int i) {
+  const Op& op = net.graph().op(i);
+  const dnnl::engine& e = net.engine();
+  const Dt t = to_dnnl(op.dtype);
+  const Dims& in = net.graph().dims_of(op.inputs.at(0));
+  const int64_t steps = in[0], batch = in[1], c = in[2], h = op.out[2], layers = op.layers, g = gates(op.cell);
+  if (layers > 1 && c != h) throw std::invalid_argument(op.name + ": stacked layers need input size == hidden size");
+  RnnDescs d{memory::desc({steps, batch, c}, t, Tag::tnc), memory::desc({layers, 1, c, g, h}, t, Tag::any),
+             memory::desc({layers, 1, h, g, h}, t, Tag::any), memory::desc({layers, 1, g, h}, Dt::f32, Tag::ldgo),
+             memory::desc({steps, batch, h}, t, Tag::tnc)};
+  const bool training = net.training();
+  RnnPds p = make_pds(op.cell, training, d, e);
+
+  memory x = net.input(i, 0, d.src);
+  memory y(d.dst, e);
+  net.set_output(i, y);
+  // The IR keeps per layer w_x [G*H, C], w_h [G*H, H], bias [G*H]: oneDNN's ldgoi / ldgo order.
+  const float bound = 1.0f / std::sqrt(static_cast<float>(h));
+  ParamStore& ps = net.params();
+  Weight& wl = ps.add(e, net.stream(), i, op.name + ".w_x", memory::desc({layers, 1, c, g, h}, Dt::f32, Tag::ldgoi),
+                      p.fwd_pd.weights_layer_desc(), bound);
+  Weight& wi = ps.add(e, net.stream(), i, op.name + ".w_h", memory::desc({layers, 1, h, g, h}, Dt::f32, Tag::ldgoi),
+                      p.fwd_pd.weights_iter_desc(), bound);
+  Weight& b = ps.add(e, net.stream(), i, op.name + ".bias", d.bias, d.bias, bound);
+  for (int64_t l = 0; l < layers; ++l) {
+    const std::string pre = op.name + ".l" + std::to_string(l);
+    wl.views[pre + ".w_x"] = static_cast<size_t>(l * g * h * c);
+    wi.views[pre + ".w_h"] = static_cast<size_t>(l * g * h * h);
+    b.views[pre + ".bias"] = static_cast<size_t>(l * g * h);
+  }
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC_LAYER, x}, {DNNL_ARG_WEIGHTS_LAYER, wl.w},
+                                          {DNNL_ARG_WEIGHTS_ITER, wi.w}, {DNNL_ARG_BIAS, b.w}, {DNNL_ARG_DST_LAYER, y}};
+  memory ws;
+  if (training) {
+    ws = memory(p.fwd_pd.workspace_desc(), e);
+    args[DNNL_ARG_WORKSPACE] = ws;
+  }
+  net.add(i, "fwd", p.fwd, p.fwd_pd, args);
+  if (!training) return;
+
+  const dnnl::rnn_primitive_desc_base& bd = p.bwd_pd;
+  auto backward_weights = [&](Weight& w, const memory::desc& want, const std::string& what) {
+    if (want == w.w.get_desc()) return w.w;
+    memory converted(want, e);
+    net.add_reorder(i, true, op.name + "." + what, w.w, converted);
+    return converted;
+  };
+  memory wl_b = backward_weights(wl, bd.weights_layer_desc(), "w_x");
+  memory wi_b = backward_weights(wi, bd.weights_iter_desc(), "w_h");
+  ps.train(e, net.stream(), wl, bd.diff_weights_layer_desc(), net.graph().optimizer);
+  ps.train(e, net.stream(), wi, bd.diff_weights_iter_desc(), net.graph().optimizer);
+  ps.train(e, net.stream(), b, bd.diff_bias_desc(), net.graph().optimizer);
+  // The RNN backward primitive accumulates into its weight gradients: clear them first.
+  std::vector<std::pair<void*, size_t>> grads;
+  for (Weight* w : {&wl, &wi, &b}) grads.push_back({w->grad.get_data_handle(), w->grad.get_desc().get_size()});
+  net.add_kernel(i, "bwd", "paradnn:zero_grad", [grads] {
+    for (const auto& [ptr, bytes] : grads) std::memset(ptr, 0, bytes);
+  });
+  memory dy = net.grad_as(i, bd.diff_dst_layer_desc());
+  const bool wanted = net.needs_input_grad(i, 0);
+  Sink s = wanted ? net.sink(i, 0, bd.diff_src_layer_desc()) : Sink{memory(bd.diff_src_layer_desc(), e), 0, true};
+  net.add(i, "bwd", p.bwd, bd,
+          {{DNNL_ARG_SRC_LAYER, x}, {DNNL_ARG_WEIGHTS_LAYER, wl_b}, {DNNL_ARG_WEIGHTS_ITER, wi_b}, {DNNL_ARG_BIAS, b.w},
+           {DNNL_ARG_DST_LAYER, y}, {DNNL_ARG_WORKSPACE, ws}, {DNNL_ARG_DIFF_DST_LAYER, dy}, {DNNL_ARG_DIFF_SRC_LAYER, s.mem},
+           {DNNL_ARG_DIFF_WEIGHTS_LAYER, wl.grad}, {DNNL_ARG_DIFF_WEIGHTS_ITER, wi.grad}, {DNNL_ARG_DIFF_BIAS, b.grad}});
+  if (wanted) net.close(i, s);
+}
+
+}  // namespace paradnn::cpu
