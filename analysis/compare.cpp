@@ -103,7 +103,12 @@ std::vector<std::string> input_names(const std::vector<std::string>& paths) {
   std::set<std::string> stems;
   bool collide = false;
   for (const std::string& p : paths) collide = !stems.insert(std::filesystem::path(p).stem().string()).second || collide;
-  for (const std::string& p : paths) names.push_back(collide ? p : std::filesystem::path(p).stem().string());
+  std::map<std::string, int> seen;  // the same file given twice gets name#2
+  for (const std::string& p : paths) {
+    const std::string name = collide ? p : std::filesystem::path(p).stem().string();
+    const int n = ++seen[name];
+    names.push_back(n > 1 ? fmt::format("{}#{}", name, n) : name);
+  }
   return names;
 }
 

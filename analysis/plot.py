@@ -63,7 +63,7 @@ def heatmap(job):
     for yi, line in enumerate(grid):
         for xi, v in enumerate(line):
             if not math.isnan(v):
-                text = f"{v:.2f}" if value in ("speedup", "utilization") else f"{v:.3g}"
+                text = {"speedup": f"{v:.2f}", "utilization": f"{100 * v:.3g}%"}.get(value, f"{v:.3g}")
                 rgba = im.cmap(im.norm(v))
                 dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.5
                 ax.text(xi, yi, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
@@ -148,6 +148,9 @@ def roofline(job):
     intensity = [float(p["intensity_flops_per_byte"]) for p in points]
     x_lo, x_hi = min(intensity) / 4, max(intensity) * 4
     compute = [c for c in ceilings if c["kind"] == "compute"]
+    dtypes = {p["dtype"] for p in points}
+    if any(c["name"] in dtypes for c in compute):  # only the roofs of the dtypes the points ran in
+        compute = [c for c in compute if c["name"] in dtypes]
     bandwidth = [c for c in ceilings if c["kind"] == "bandwidth"]
     top = max([float(c["value"]) for c in compute], default=None)
     if bandwidth and top:
@@ -155,7 +158,7 @@ def roofline(job):
     xs = [x_lo * (x_hi / x_lo) ** (i / 200) for i in range(201)]
     for c in compute:
         peak = float(c["value"])
-        ax.plot([x_lo, x_hi], [peak, peak], linestyle="--", linewidth=1)
+        ax.plot([x_lo, x_hi], [peak, peak], linestyle="--", linewidth=1, color="dimgray")
         ax.annotate(f"{c['name']} peak {peak / 1e9:.3g} GFLOP/s", (x_hi, peak), ha="right", va="bottom", fontsize=8)
     for b in bandwidth:
         bw = float(b["value"])

@@ -61,12 +61,12 @@ std::string format_comparison(const Comparison& c, size_t list_limit) {
 }
 
 std::string format_join_report(const Comparison& c, size_t list_limit) {
-  std::string out = fmt::format("joined: {} workloads ok in all {} inputs\n", c.joined.size(), c.inputs.size());
-  out += fmt::format("one side only: {} workloads absent from at least one input\n", c.one_side_only.size());
+  std::string out = fmt::format("joined: {} workload(s) ok in all {} inputs\n", c.joined.size(), c.inputs.size());
+  out += fmt::format("one side only: {} workload(s) absent from at least one input\n", c.one_side_only.size());
   list_unjoined(out, c, c.one_side_only, list_limit);
   std::vector<std::string> per_input;
   for (size_t p = 0; p < c.inputs.size(); ++p) per_input.push_back(fmt::format("{} {}", c.inputs[p].name, c.not_ok_rows[p]));
-  out += fmt::format("not ok: {} workloads in every input but not ok in some (rows not ok: {})\n", c.not_ok.size(),
+  out += fmt::format("not ok: {} workload(s) in every input but not ok in some (rows not ok: {})\n", c.not_ok.size(),
                      fmt::join(per_input, ", "));
   list_unjoined(out, c, c.not_ok, list_limit);
   return out;

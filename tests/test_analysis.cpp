@@ -85,6 +85,8 @@ TEST(Compare, JoinsWorkloadsAndCountsOneSideOnlyAndNotOk) {
   const std::string b = results("b.csv", {fc(16, 64, 200), fc(32, 64, 800), fc(64, 64, 1), failed});
   const Comparison c = compare_result_files({a, b}, "");
   EXPECT_EQ(c.inputs[0].name, "analysis-a");
+  EXPECT_EQ(input_names({"x/a.csv", "y/a.csv"}), (std::vector<std::string>{"x/a.csv", "y/a.csv"}));
+  EXPECT_EQ(input_names({"a.csv", "a.csv", "b.csv"}), (std::vector<std::string>{"a.csv", "a.csv#2", "b.csv"}));
   EXPECT_EQ(c.baseline, 0u);
   ASSERT_EQ(c.joined.size(), 2u);  // nodes 16 and 32
   ASSERT_EQ(c.one_side_only.size(), 2u);  // nodes 8 (only in a), nodes 64 (only in b)
@@ -293,7 +295,7 @@ TEST(Report, AllWritesDataIndexAndPlots) {
   EXPECT_NE(md.find("1.5x"), std::string::npos) << md;  // every workload is 1.5x faster in b
   EXPECT_NE(md.find("](analysis-ra-roofline.png)"), std::string::npos);
   EXPECT_NE(md.find("](analysis-rb-sensitivity-fc.png)"), std::string::npos);
-  EXPECT_NE(r.comparison.find("joined: 12 workloads"), std::string::npos) << r.comparison;
+  EXPECT_NE(r.comparison.find("joined: 12 workload(s)"), std::string::npos) << r.comparison;
   if (const std::string why = plotting_unavailable(); !why.empty()) {
     EXPECT_NE(r.plotted.message.find(why), std::string::npos);
     GTEST_SKIP() << "plots not checked: " << why;
