@@ -13,6 +13,7 @@ namespace {
 
 struct RnnDescs {
   memory::desc src, w_layer, w_iter, bias, dst;  // weights `any`
+  memory::desc state, cell_state;                // [L, 1, N, H] initial and final states
 };
 
 struct RnnPds {
@@ -23,43 +24,43 @@ struct RnnPds {
 RnnPds make_pds(RnnCell cell, bool training, const RnnDescs& d, const dnnl::engine& e) {
   const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const auto dir = dnnl::rnn_direction::unidirectional_left2right;
-  const memory::desc none;
+  const memory::desc &st = d.state, &cst = d.cell_state;
   const dnnl::primitive_attr attr = make_attr();
   const memory::desc w_l(d.w_layer.dims(), Dt::f32, Tag::any), w_i(d.w_iter.dims(), Dt::f32, Tag::any);
   RnnPds p;
   switch (cell) {
     case RnnCell::rnn: {
       const auto act = dnnl::algorithm::eltwise_tanh;
-      dnnl::vanilla_rnn_forward::primitive_desc f({prop, act, dir, d.src, none, d.w_layer, d.w_iter, d.bias, d.dst, none}, attr, e);
+      dnnl::vanilla_rnn_forward::primitive_desc f({prop, act, dir, d.src, st, d.w_layer, d.w_iter, d.bias, d.dst, st}, attr, e);
       p.fwd = dnnl::vanilla_rnn_forward(f);
       p.fwd_pd = f;
       if (!training) break;
-      dnnl::vanilla_rnn_backward::primitive_desc b({dnnl::prop_kind::backward, act, dir, d.src, none, d.w_layer, d.w_iter, d.bias,
-                                                    d.dst, none, d.src, none, w_l, w_i, d.bias, d.dst, none},
+      dnnl::vanilla_rnn_backward::primitive_desc b({dnnl::prop_kind::backward, act, dir, d.src, st, d.w_layer, d.w_iter, d.bias,
+                                                    d.dst, st, d.src, st, w_l, w_i, d.bias, d.dst, st},
                                                    attr, e, f);
       p.bwd = dnnl::vanilla_rnn_backward(b);
       p.bwd_pd = b;
       break;
     }
     case RnnCell::lstm: {
-      dnnl::lstm_forward::primitive_desc f({prop, dir, d.src, none, none, d.w_layer, d.w_iter, d.bias, d.dst, none, none}, attr, e);
+      dnnl::lstm_forward::primitive_desc f({prop, dir, d.src, st, cst, d.w_layer, d.w_iter, d.bias, d.dst, st, cst}, attr, e);
       p.fwd = dnnl::lstm_forward(f);
       p.fwd_pd = f;
       if (!training) break;
-      dnnl::lstm_backward::primitive_desc b({dnnl::prop_kind::backward, dir, d.src, none, none, d.w_layer, d.w_iter, d.bias, d.dst,
-                                             none, none, d.src, none, none, w_l, w_i, d.bias, d.dst, none, none},
+      dnnl::lstm_backward::primitive_desc b({dnnl::prop_kind::backward, dir, d.src, st, cst, d.w_layer, d.w_iter, d.bias, d.dst,
+                                             st, cst, d.src, st, cst, w_l, w_i, d.bias, d.dst, st, cst},
                                             attr, e, f);
       p.bwd = dnnl::lstm_backward(b);
       p.bwd_pd = b;
       break;
     }
     case RnnCell::gru: {
-      dnnl::gru_forward::primitive_desc f({prop, dir, d.src, none, d.w_layer, d.w_iter, d.bias, d.dst, none}, attr, e);
+      dnnl::gru_forward::primitive_desc f({prop, dir, d.src, st, d.w_layer, d.w_iter, d.bias, d.dst, st}, attr, e);
       p.fwd = dnnl::gru_forward(f);
       p.fwd_pd = f;
       if (!training) break;
-      dnnl::gru_backward::primitive_desc b({dnnl::prop_kind::backward, dir, d.src, none, d.w_layer, d.w_iter, d.bias, d.dst, none,
-                                            d.src, none, w_l, w_i, d.bias, d.dst, none},
+      dnnl::gru_backward::primitive_desc b({dnnl::prop_kind::backward, dir, d.src, st, d.w_layer, d.w_iter, d.bias, d.dst, st,
+                                            d.src, st, w_l, w_i, d.bias, d.dst, st},
                                            attr, e, f);
       p.bwd = dnnl::gru_backward(b);
       p.bwd_pd = b;
@@ -80,7 +81,8 @@ void build_rnn(Net& net, int i) {
   if (layers > 1 && c != h) throw std::invalid_argument(op.name + ": stacked layers need input size == hidden size");
   RnnDescs d{memory::desc({steps, batch, c}, t, Tag::tnc), memory::desc({layers, 1, c, g, h}, t, Tag::any),
              memory::desc({layers, 1, h, g, h}, t, Tag::any), memory::desc({layers, 1, g, h}, Dt::f32, Tag::ldgo),
-             memory::desc({steps, batch, h}, t, Tag::tnc)};
+             memory::desc({steps, batch, h}, t, Tag::tnc), memory::desc({layers, 1, batch, h}, Dt::f32, Tag::ldnc),
+             op.cell == RnnCell::lstm ? memory::desc({layers, 1, batch, h}, Dt::f32, Tag::ldnc) : memory::desc()};
   const bool training = net.training();
   RnnPds p = make_pds(op.cell, training, d, e);
 
@@ -101,8 +103,18 @@ void build_rnn(Net& net, int i) {
     wi.views[pre + ".w_h"] = static_cast<size_t>(l * g * h * h);
     b.views[pre + ".bias"] = static_cast<size_t>(l * g * h);
   }
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC_LAYER, x}, {DNNL_ARG_WEIGHTS_LAYER, wl.w},
-                                          {DNNL_ARG_WEIGHTS_ITER, wi.w}, {DNNL_ARG_BIAS, b.w}, {DNNL_ARG_DST_LAYER, y}};
+  // Explicit zero initial states (and a place for the final ones): oneDNN 2.6's reference
+  // backward gets the last layer's weights_iter gradient wrong when the states are omitted.
+  auto zeros = [&](const memory::desc& md) {
+    memory m(md, e);
+    if (!md.is_zero()) std::memset(m.get_data_handle(), 0, md.get_size());
+    return m;
+  };
+  const memory h0 = zeros(d.state), c0 = zeros(d.cell_state), h_end = zeros(d.state), c_end = zeros(d.cell_state);
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC_LAYER, x},  {DNNL_ARG_WEIGHTS_LAYER, wl.w}, {DNNL_ARG_WEIGHTS_ITER, wi.w},
+                                          {DNNL_ARG_BIAS, b.w},     {DNNL_ARG_DST_LAYER, y},        {DNNL_ARG_SRC_ITER, h0},
+                                          {DNNL_ARG_DST_ITER, h_end}};
+  if (op.cell == RnnCell::lstm) args[DNNL_ARG_SRC_ITER_C] = c0, args[DNNL_ARG_DST_ITER_C] = c_end;
   memory ws;
   if (training) {
     ws = memory(p.fwd_pd.workspace_desc(), e);
@@ -132,10 +144,17 @@ void build_rnn(Net& net, int i) {
   memory dy = net.grad_as(i, bd.diff_dst_layer_desc());
   const bool wanted = net.needs_input_grad(i, 0);
   Sink s = wanted ? net.sink(i, 0, bd.diff_src_layer_desc()) : Sink{memory(bd.diff_src_layer_desc(), e), 0, true};
-  net.add(i, "bwd", p.bwd, bd,
-          {{DNNL_ARG_SRC_LAYER, x}, {DNNL_ARG_WEIGHTS_LAYER, wl_b}, {DNNL_ARG_WEIGHTS_ITER, wi_b}, {DNNL_ARG_BIAS, b.w},
-           {DNNL_ARG_DST_LAYER, y}, {DNNL_ARG_WORKSPACE, ws}, {DNNL_ARG_DIFF_DST_LAYER, dy}, {DNNL_ARG_DIFF_SRC_LAYER, s.mem},
-           {DNNL_ARG_DIFF_WEIGHTS_LAYER, wl.grad}, {DNNL_ARG_DIFF_WEIGHTS_ITER, wi.grad}, {DNNL_ARG_DIFF_BIAS, b.grad}});
+  std::unordered_map<int, memory> bargs = {
+      {DNNL_ARG_SRC_LAYER, x},          {DNNL_ARG_WEIGHTS_LAYER, wl_b},        {DNNL_ARG_WEIGHTS_ITER, wi_b},
+      {DNNL_ARG_BIAS, b.w},             {DNNL_ARG_DST_LAYER, y},               {DNNL_ARG_WORKSPACE, ws},
+      {DNNL_ARG_DIFF_DST_LAYER, dy},    {DNNL_ARG_DIFF_SRC_LAYER, s.mem},      {DNNL_ARG_DIFF_WEIGHTS_LAYER, wl.grad},
+      {DNNL_ARG_DIFF_WEIGHTS_ITER, wi.grad}, {DNNL_ARG_DIFF_BIAS, b.grad},     {DNNL_ARG_SRC_ITER, h0},
+      {DNNL_ARG_DST_ITER, h_end},       {DNNL_ARG_DIFF_DST_ITER, zeros(d.state)}, {DNNL_ARG_DIFF_SRC_ITER, zeros(d.state)}};
+  if (op.cell == RnnCell::lstm) {
+    bargs[DNNL_ARG_SRC_ITER_C] = c0, bargs[DNNL_ARG_DST_ITER_C] = c_end;
+    bargs[DNNL_ARG_DIFF_DST_ITER_C] = zeros(d.cell_state), bargs[DNNL_ARG_DIFF_SRC_ITER_C] = zeros(d.cell_state);
+  }
+  net.add(i, "bwd", p.bwd, bd, bargs);
   if (wanted) net.close(i, s);
 }
 
