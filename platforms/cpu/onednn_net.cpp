@@ -166,6 +166,13 @@ memory Net::grad(int i) {
   return g;
 }
 
+bool Net::alias_grad(int i, const memory& g) {
+  memory& d = dy_[static_cast<size_t>(canonical(i))];
+  if (d) return false;
+  d = g;
+  return true;
+}
+
 memory Net::grad_as(int i, const memory::desc& want) {
   memory g = grad(i);
   if (g.get_desc() == want) return g;

@@ -88,6 +88,10 @@ class Net {
   // The output gradient in layout `want` (reordered in the backward phase if needed).
   memory grad_as(int i, const memory::desc& want);
   bool needs_input_grad(int i, int slot) const;
+  // Makes `g` the gradient of op i's output, for ops whose output is a view of their input
+  // (reshape): their output gradient is then a view of the input's. False, and nothing
+  // changes, if that gradient was already allocated.
+  bool alias_grad(int i, const memory& g);
   Sink sink(int i, int slot, const memory::desc& md);
   void close(int i, const Sink& s);  // after the call that wrote s.mem
 

@@ -22,6 +22,13 @@ std::optional<std::string> unsupported_reason(const Op& op) {
     case OpKind::concat:
     case OpKind::rnn:
     case OpKind::softmax_xent:
+    case OpKind::layer_norm:
+    case OpKind::batched_matmul:
+    case OpKind::softmax:
+    case OpKind::upsample:
+    case OpKind::reshape:
+    case OpKind::transpose:
+    case OpKind::focal_loss:
       return std::nullopt;
     default:
       return std::string(to_string(op.kind)) + " (op " + op.name + ") is not implemented on the CPU backend";
@@ -50,6 +57,13 @@ void build_op(Net& net, int i) {
     case OpKind::embedding: return build_embedding(net, i);
     case OpKind::rnn: return build_rnn(net, i);
     case OpKind::softmax_xent: return build_softmax_xent(net, i);
+    case OpKind::layer_norm: return build_layer_norm(net, i);
+    case OpKind::batched_matmul: return build_batched_matmul(net, i);
+    case OpKind::softmax: return build_softmax(net, i);
+    case OpKind::upsample: return build_upsample(net, i);
+    case OpKind::reshape: return build_reshape(net, i);
+    case OpKind::transpose: return build_transpose(net, i);
+    case OpKind::focal_loss: return build_focal_loss(net, i);
     default: throw std::invalid_argument(*unsupported_reason(op));
   }
 }

@@ -22,6 +22,13 @@ void build_concat(Net& net, int i);
 void build_embedding(Net& net, int i);
 void build_rnn(Net& net, int i);
 void build_softmax_xent(Net& net, int i);
+void build_reshape(Net& net, int i);     // onednn_layout.cpp
+void build_transpose(Net& net, int i);   // onednn_layout.cpp
+void build_upsample(Net& net, int i);    // onednn_layout.cpp
+void build_batched_matmul(Net& net, int i);  // onednn_attention.cpp
+void build_softmax(Net& net, int i);         // onednn_attention.cpp
+void build_layer_norm(Net& net, int i);      // onednn_attention.cpp
+void build_focal_loss(Net& net, int i);
 
 // Backward of a fused ReLU post-op, in place on op i's output gradient (before the op's
 // own backward reads it).
@@ -37,6 +44,7 @@ WeightAndBias add_weight_and_bias(Net& net, int i, const memory::dims& w_dims, c
 // Training state for them and the backward-weights call that writes their gradients.
 void add_weight_gradients(Net& net, int i, WeightAndBias wb, const dnnl::primitive& p, const dnnl::primitive_desc& pd,
                           const memory& src, const memory& dy);
+
 // Padding on the right/bottom that makes a window op produce `out` from `in`.
 int64_t pad_right(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad_left);
 // A view of a plain memory with other dims (same bytes).
