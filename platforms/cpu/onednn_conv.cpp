@@ -42,7 +42,6 @@ void build_conv(Net& net, int i) {
   net.set_output(i, y);
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
   const WeightAndBias wb = add_weight_and_bias(net, i, w_dims, pd.weights_desc(), static_cast<float>(in[1] / g * k * k), b_md, args);
-  const Weight& w = *wb.w;
   net.add(i, "fwd", convolution_forward(pd), pd, args);
   if (!net.training()) return;
 
@@ -56,10 +55,10 @@ void build_conv(Net& net, int i) {
         return {{alg, pd.src_desc(), w_any, y_any, geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd};
       }
     }();
-    memory wd = w.w;
-    if (bd.weights_desc() != w.w.get_desc()) {
+    memory wd = wb.compute;
+    if (bd.weights_desc() != wb.compute.get_desc()) {
       wd = memory(bd.weights_desc(), e);
-      net.add_reorder(i, true, op.name + ".weight", w.w, wd);
+      net.add_reorder(i, true, op.name + ".weight", wb.compute, wd);
     }
     memory dyd = net.grad_as(i, bd.diff_dst_desc());
     Sink s = net.sink(i, 0, pd.src_desc());

@@ -57,7 +57,6 @@ void build_dense(Net& net, int i) {
 
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x2}, {DNNL_ARG_DST, y2}};
   const WeightAndBias wb = add_weight_and_bias(net, i, w_dims, pd.weights_desc(), static_cast<float>(r.features), b_md, args);
-  const Weight& w = *wb.w;
   net.add(i, "fwd", inner_product_forward(pd), pd, args);
   if (!net.training()) return;
 
@@ -73,10 +72,10 @@ void build_dense(Net& net, int i) {
         return {{pd.src_desc(), w_any, y2_md}, make_attr(), e, pd};
       }
     }();
-    memory wd = w.w;
-    if (bd.weights_desc() != w.w.get_desc()) {  // the library wants another layout backward
+    memory wd = wb.compute;
+    if (bd.weights_desc() != wb.compute.get_desc()) {  // the library wants another layout backward
       wd = memory(bd.weights_desc(), e);
-      net.add_reorder(i, true, op.name + ".weight", w.w, wd);
+      net.add_reorder(i, true, op.name + ".weight", wb.compute, wd);
     }
     const memory::desc dx_md = image ? pd.src_desc() : x_want;
     Sink s = net.sink(i, 0, dx_md);

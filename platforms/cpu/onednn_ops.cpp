@@ -5,7 +5,8 @@
 namespace paradnn::cpu {
 
 std::optional<std::string> unsupported_reason(const Op& op) {
-  if (op.shares_params_with >= 0) return op.name + ": shared (tied) parameters are not implemented on the CPU backend";
+  if (op.shares_params_with >= 0 && op.kind != OpKind::dense && op.kind != OpKind::conv && op.kind != OpKind::embedding)
+    return op.name + ": shared (tied) parameters are implemented for dense, conv and embedding ops only";
   switch (op.kind) {
     case OpKind::input:
     case OpKind::token_input:
@@ -81,29 +82,44 @@ void add_post_backward(Net& net, int i, const memory& y, const memory& dy) {
 WeightAndBias add_weight_and_bias(Net& net, int i, const memory::dims& w_dims, const memory::desc& w_md, float fan_in,
                                   const memory::desc& b_md, std::unordered_map<int, memory>& args) {
   const Op& op = net.graph().op(i);
-  const memory::desc plain(w_dims, Dt::f32, plain_tag(w_dims.size()));
   WeightAndBias wb;
-  wb.w = &net.params().add(net.engine(), net.stream(), i, op.name + ".weight", plain, w_md, std::sqrt(6.0f / fan_in));
-  wb.w->views[op.params.at(0).name] = 0;
-  args[DNNL_ARG_WEIGHTS] = wb.w->w;
-  if (op.bias) {
-    wb.b = &net.params().add(net.engine(), net.stream(), i, op.name + ".bias", b_md, b_md, 0.f, true);
-    wb.b->views[op.params.at(1).name] = 0;
-    args[DNNL_ARG_BIAS] = wb.b->w;
+  if (op.shares_params_with >= 0) {  // the owner's weights, in this op's layout
+    wb.w = &tied_weight(net, i, 0, w_dims);
+    if (op.bias) wb.b = &tied_weight(net, i, 1, b_md.dims());
+    wb.compute = weight_as(net, i, *wb.w, w_md, op.name + ".weight");
+  } else {
+    const memory::desc plain(w_dims, Dt::f32, plain_tag(w_dims.size()));
+    wb.w = &net.params().add(net.engine(), net.stream(), i, op.name + ".weight", plain, w_md, std::sqrt(6.0f / fan_in));
+    wb.w->views[op.params.at(0).name] = 0;
+    if (op.bias) {
+      wb.b = &net.params().add(net.engine(), net.stream(), i, op.name + ".bias", b_md, b_md, 0.f, true);
+      wb.b->views[op.params.at(1).name] = 0;
+    }
+    wb.compute = wb.w->w;
   }
+  args[DNNL_ARG_WEIGHTS] = wb.compute;
+  if (wb.b) args[DNNL_ARG_BIAS] = wb.b->w;
   return wb;
 }
 
 void add_weight_gradients(Net& net, int i, WeightAndBias wb, const dnnl::primitive& p, const dnnl::primitive_desc& pd,
                           const memory& src, const memory& dy) {
+  const Op& op = net.graph().op(i);
   const Optimizer opt = net.graph().optimizer;
-  net.params().train(net.engine(), net.stream(), *wb.w, pd.diff_weights_desc(), opt);
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, wb.w->grad}};
+  if (op.shares_params_with < 0) {  // the owner keeps the gradient and optimizer state
+    net.params().train(net.engine(), net.stream(), *wb.w, pd.diff_weights_desc(), opt);
+    if (wb.b) net.params().train(net.engine(), net.stream(), *wb.b, wb.b->w.get_desc(), opt);
+  }
+  const memory dw = weight_grad_sink(net, i, *wb.w, pd.diff_weights_desc());
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+  memory db;
   if (wb.b) {
-    net.params().train(net.engine(), net.stream(), *wb.b, wb.b->w.get_desc(), opt);
-    args[DNNL_ARG_DIFF_BIAS] = wb.b->grad;
+    db = weight_grad_sink(net, i, *wb.b, wb.b->grad.get_desc());
+    args[DNNL_ARG_DIFF_BIAS] = db;
   }
   net.add(i, "bwd", p, pd, args);
+  close_weight_grad(net, i, *wb.w, dw, op.name + ".weight.grad");
+  if (wb.b) close_weight_grad(net, i, *wb.b, db, op.name + ".bias.grad");
 }
 
 int64_t pad_right(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad_left) {

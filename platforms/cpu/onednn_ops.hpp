@@ -35,15 +35,36 @@ void build_focal_loss(Net& net, int i);
 void add_post_backward(Net& net, int i, const memory& y, const memory& dy);
 // The weight (and bias) of a dense or conv op, initialized He-uniform for `fan_in`, in the
 // layout the forward primitive chose; adds them to the forward call's arguments.
+// For an op that shares another's parameters (Op::shares_params_with) they are the
+// owner's weights, and `compute` is them in this op's forward layout.
 struct WeightAndBias {
   Weight* w = nullptr;
   Weight* b = nullptr;
+  memory compute;  // what the forward computes with: w->w, or a per-step reorder of it
 };
 WeightAndBias add_weight_and_bias(Net& net, int i, const memory::dims& w_dims, const memory::desc& w_md, float fan_in,
                                   const memory::desc& b_md, std::unordered_map<int, memory>& args);
 // Training state for them and the backward-weights call that writes their gradients.
 void add_weight_gradients(Net& net, int i, WeightAndBias wb, const dnnl::primitive& p, const dnnl::primitive_desc& pd,
                           const memory& src, const memory& dy);
+
+// Tied parameters (onednn_tied_params.cpp). The owner (the first op in graph order) keeps
+// the weight, its gradient and optimizer state; every op using it computes with it and
+// adds its own gradient into the one gradient, and the update runs once. Backward runs in
+// reverse op order, so the last user in graph order writes the gradient first (overwrite)
+// and the others, owner included, add into it.
+int param_owner(const Graph& g, int i);  // i itself when it owns its parameters
+bool first_grad_writer(const Graph& g, int i);
+// The owner's weight behind parameter `k` of op i, checked against `dims`; op i's IR name
+// for it becomes a view of it (so read-back by either name works).
+Weight& tied_weight(Net& net, int i, size_t k, const memory::dims& dims);
+// `w` in layout `want`: its own memory, or a copy made by a forward reorder every step.
+memory weight_as(Net& net, int i, const Weight& w, const memory::desc& want, const std::string& what);
+// Where op i's backward writes its gradient of `w`, produced in layout `diff`: w.grad itself
+// when op i writes it first and in its layout, else a buffer that close_weight_grad then
+// copies (first writer) or adds (the others) into w.grad.
+memory weight_grad_sink(Net& net, int i, const Weight& w, const memory::desc& diff);
+void close_weight_grad(Net& net, int i, const Weight& w, const memory& sink, const std::string& what);
 
 // Padding on the right/bottom that makes a window op produce `out` from `in`.
 int64_t pad_right(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad_left);
