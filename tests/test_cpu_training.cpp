@@ -3,6 +3,7 @@
 // for exactly the graph's analytic FLOPs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "models/catalog.hpp"
@@ -58,6 +59,27 @@ TEST(CpuBackend, ProfileAccountsForEveryAnalyticFlop) {
       EXPECT_GT(seconds, 0);
       EXPECT_FALSE(ex.kernels().empty());
     }
+}
+
+TEST(CpuBackend, FusionChangesNoOutputOrGradient) {
+  for (const char* family : {"fc", "cnn"}) {
+    const Graph g = small_model(family, "sgd");
+    cpu::CpuExecutable fused(g, Mode::train, true), plain(g, Mode::train, false);
+    fused.step();
+    plain.step();
+    EXPECT_NEAR(fused.loss(), plain.loss(), 1e-5 * std::abs(plain.loss()));
+    for (const Op& op : g.ops)
+      for (const Param& p : op.params) {
+        const auto a = fused.param_grad(p.name), b = plain.param_grad(p.name);
+        ASSERT_EQ(a.size(), b.size());
+        double worst = 0, scale = 1e-6;
+        for (size_t k = 0; k < a.size(); ++k) worst = std::max(worst, double(std::abs(a[k] - b[k]))), scale = std::max(scale, double(std::abs(b[k])));
+        EXPECT_LE(worst, 1e-4 * scale) << family << " " << p.name;
+      }
+    const int logits = g.op(g.loss_op()).inputs.at(0);
+    const auto a = fused.output(logits), b = plain.output(logits);
+    for (size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], 1e-4 * (1 + std::abs(b[k])));
+  }
 }
 
 TEST(CpuBackend, InferenceHasNoLossAndTrainingHasOne) {

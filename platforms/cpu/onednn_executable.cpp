@@ -9,7 +9,7 @@
 
 namespace paradnn::cpu {
 
-CpuExecutable::CpuExecutable(const Graph& g, Mode m) : net_(g, m) {
+CpuExecutable::CpuExecutable(const Graph& g, Mode m, bool fuse) : net_(g, m, fuse) {
   for (int i = 0; i < static_cast<int>(g.ops.size()); ++i) build_op(net_, i);
   net_.finalize();
 }

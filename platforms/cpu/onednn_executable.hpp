@@ -10,12 +10,14 @@ namespace paradnn::cpu {
 
 class CpuExecutable final : public Executable {
  public:
-  CpuExecutable(const Graph& g, Mode m);
+  CpuExecutable(const Graph& g, Mode m, bool fuse = true);
 
   void step() override;
   double loss() const override;
   std::vector<OpTime> profile(int iterations) override;
   std::string kernels() const override;
+
+  std::vector<int> primitive_arg_counts() const { return net_.primitive_arg_counts(); }
 
   // Read-back for tests, as f32 in the IR's layout.
   std::vector<float> output(int op);       // an op's output (token ids as values)

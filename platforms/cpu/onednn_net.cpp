@@ -61,7 +61,7 @@ bool fusable_producer(const Op& p) {
 
 }  // namespace
 
-Net::Net(const Graph& g, Mode m)
+Net::Net(const Graph& g, Mode m, bool fuse)
     : graph_(g), mode_(m), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
   const size_t n = graph_.ops.size();
   post_.assign(n, Activation::none);
@@ -81,7 +81,7 @@ Net::Net(const Graph& g, Mode m)
   // A ReLU whose producer feeds only it runs as the producer's post-op.
   for (size_t i = 0; i < n; ++i) {
     const Op& op = graph_.ops[i];
-    if (op.kind != OpKind::relu) continue;
+    if (!fuse || op.kind != OpKind::relu) continue;
     const int p = op.inputs.at(0);
     const Op& prod = graph_.op(p);
     if (consumers[static_cast<size_t>(p)] != 1 || !fusable_producer(prod) || prod.dtype != op.dtype) continue;
@@ -329,6 +329,19 @@ std::vector<std::pair<const Call*, double>> Net::timed_calls(int iterations) {
     }
   }
   return out;
+}
+
+std::vector<int> Net::primitive_arg_counts() const {
+  std::vector<int> n;
+  auto tally = [&](const std::vector<Call>& list) {
+    for (const Call& c : list)
+      if (c.prim) n.push_back(static_cast<int>(c.c_args.size()));
+  };
+  for (const auto& list : fwd_) tally(list);
+  if (!training()) return n;
+  for (const auto& list : bwd_) tally(list);
+  tally(update_);
+  return n;
 }
 
 std::vector<std::string> Net::impls() const {

@@ -57,7 +57,8 @@ struct Sink {
 
 class Net {
  public:
-  Net(const Graph& g, Mode m);
+  // `fuse` = false keeps every activation a primitive of its own (to check fusion changes nothing).
+  Net(const Graph& g, Mode m, bool fuse = true);
   Net(const Net&) = delete;  // calls hold pointers into it
   Net& operator=(const Net&) = delete;
 
@@ -113,6 +114,8 @@ class Net {
   // Per-call seconds summed over `iterations` steps, in call order of one step.
   std::vector<std::pair<const Call*, double>> timed_calls(int iterations);
   std::vector<std::string> impls() const;
+  // Arguments of each oneDNN execution in one step (the other calls are paradnn's own kernels).
+  std::vector<int> primitive_arg_counts() const;
 
   // The loss op's state: its last mean loss and its class labels.
   double loss = 0;
