@@ -25,6 +25,8 @@ class CpuExecutable final : public Executable {
   std::vector<float> param(const std::string& name);       // current (master) weights
   std::vector<float> param_grad(const std::string& name);  // the last step's gradient
   const std::vector<int32_t>& labels() const { return net_.labels; }
+  // The lowered net, for wrappers that add calls to its step (data-parallel all-reduce).
+  Net& net() { return net_; }
 
  private:
   const Param& find_param(const std::string& name) const;
