@@ -1,0 +1,71 @@
+// A small FC classifier trained with SGD on a learnable synthetic task, its three products
+// per layer (forward, backward-data, backward-weights) in f32 (dnnl_sgemm), bf16 (oneDNN
+// matmul) or INT16 dynamic fixed point (each operand quantized with its own per-tensor
+// exponent, int16 GEMM with int32 accumulation, result scaled by 2^(ea + eb)). Master
+// weights, biases, ReLU, softmax cross-entropy and the update stay in f32 in all three.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "platforms/cpu/lowp/float_gemm.hpp"
+#include "platforms/cpu/lowp/int_gemm.hpp"
+
+namespace paradnn::cpu::lowp {
+
+// Seeded Gaussian mixture: class c's mean is separation * N(0, I) (drawn from `seed`),
+// a sample is its class mean plus N(0, I) noise.
+struct MixtureTask {
+  int features = 64;
+  int classes = 10;
+  float separation = 0.3f;
+  uint64_t seed = 1;
+};
+
+struct Batch {
+  int size = 0;
+  std::vector<float> x;    // size x features
+  std::vector<int> label;  // size
+};
+
+// `size` samples with uniformly drawn classes; `seed` picks the samples (the task's means
+// stay the task's).
+Batch sample_mixture(const MixtureTask& task, int size, uint64_t seed);
+
+enum class Precision { f32, bf16, int16_dfp };
+std::string to_string(Precision p);
+
+struct FcShape {
+  int input = 64, hidden = 256, hidden_layers = 2, classes = 10, batch = 128;
+  std::string str() const;  // e.g. "fc in64 h256x2 out10 b128"
+};
+
+class FcTrainer {
+ public:
+  FcTrainer(const FcShape& shape, Precision precision, uint64_t seed, float learning_rate);
+  // One SGD step on the batch; returns the mean loss of its forward pass.
+  double step(const Batch& batch);
+  // Mean loss and top-1 accuracy of the forward pass alone.
+  double loss(const Batch& batch);
+  double accuracy(const Batch& batch);
+  // FLOPs of the step's products: 3 GEMMs per layer (the first layer's backward-data is skipped).
+  double gemm_flops_per_step() const;
+
+ private:
+  void forward(const Batch& batch);
+  double softmax_loss(const Batch& batch);  // leaves dlogits
+  void product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c);
+
+  FcShape shape_;
+  Precision precision_;
+  float lr_;
+  IntIsa isa_;
+  std::vector<int> dims_;
+  std::vector<std::vector<float>> w_, b_, act_, grad_, dw_;
+  std::vector<int16_t> qa_, qb_;
+  std::unique_ptr<Bf16Gemm> bf16_;
+};
+
+}  // namespace paradnn::cpu::lowp

@@ -1,0 +1,260 @@
+#include "platforms/cpu/lowp/int_gemm.hpp"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+namespace paradnn::cpu::lowp {
+
+namespace {
+
+// Register tile MR x NR (6 x 32 int32: 12 zmm accumulators), cache blocks MC x KC of A
+// (about 36 KiB of int16, L1/L2) and KC x NC of B (256 KiB of int16, L2).
+constexpr int MR = 6, NR = 32, KC = 256, MC = 72, NC = 512;
+
+// A packed panel's lane: G consecutive k values of one row (or column) in one 32-bit word.
+using Micro = void (*)(const int32_t* pa, const int32_t* pb, int groups, int32_t* tile);
+
+// The zmm micro-kernel body: `tile` = sum over groups of broadcast(A word) . B panel row.
+#define PARADNN_LOWP_MICRO_ZMM(DOT)                                                          \
+  __m512i c[MR][2];                                                                          \
+  for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = _mm512_setzero_si512();                   \
+  for (int gi = 0; gi < groups; ++gi) {                                                      \
+    const __m512i b0 = _mm512_loadu_si512(pb + gi * NR), b1 = _mm512_loadu_si512(pb + gi * NR + 16); \
+    _Pragma("GCC unroll 6") for (int r = 0; r < MR; ++r) {                                   \
+      const __m512i a = _mm512_set1_epi32(pa[gi * MR + r]);                                  \
+      c[r][0] = DOT(c[r][0], a, b0);                                                         \
+      c[r][1] = DOT(c[r][1], a, b1);                                                         \
+    }                                                                                        \
+  }                                                                                          \
+  for (int r = 0; r < MR; ++r) {                                                             \
+    _mm512_storeu_si512(tile + r * NR, c[r][0]);                                             \
+    _mm512_storeu_si512(tile + r * NR + 16, c[r][1]);                                        \
+  }
+
+#define PARADNN_MADDWD_512(c, a, b) _mm512_add_epi32(c, _mm512_madd_epi16(a, b))
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void micro_s16_vnni(const int32_t* pa, const int32_t* pb,
+                                                                           int groups, int32_t* tile) {
+  PARADNN_LOWP_MICRO_ZMM(_mm512_dpwssd_epi32)
+}
+
+// A words are u8 (a + 128), B words s8: vpdpbusd's operand order.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void micro_u8s8_vnni(const int32_t* pa, const int32_t* pb,
+                                                                            int groups, int32_t* tile) {
+  PARADNN_LOWP_MICRO_ZMM(_mm512_dpbusd_epi32)
+}
+
+__attribute__((target("avx512f,avx512bw"))) void micro_s16_avx512bw(const int32_t* pa, const int32_t* pb, int groups,
+                                                                    int32_t* tile) {
+  PARADNN_LOWP_MICRO_ZMM(PARADNN_MADDWD_512)
+}
+
+// AVX2: the 32 columns in two halves of 6 x 16 (12 ymm accumulators each).
+__attribute__((target("avx2"))) void micro_s16_avx2(const int32_t* pa, const int32_t* pb, int groups, int32_t* tile) {
+  for (int h = 0; h < NR; h += 16) {
+    __m256i c[MR][2];
+    for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = _mm256_setzero_si256();
+    for (int gi = 0; gi < groups; ++gi) {
+      const auto* bp = reinterpret_cast<const __m256i*>(pb + gi * NR + h);
+      const __m256i b0 = _mm256_loadu_si256(bp), b1 = _mm256_loadu_si256(bp + 1);
+#pragma GCC unroll 6
+      for (int r = 0; r < MR; ++r) {
+        const __m256i a = _mm256_set1_epi32(pa[gi * MR + r]);
+        c[r][0] = _mm256_add_epi32(c[r][0], _mm256_madd_epi16(a, b0));
+        c[r][1] = _mm256_add_epi32(c[r][1], _mm256_madd_epi16(a, b1));
+      }
+    }
+    for (int r = 0; r < MR; ++r) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * NR + h), c[r][0]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * NR + h + 8), c[r][1]);
+    }
+  }
+}
+
+void micro_s16_scalar(const int32_t* pa, const int32_t* pb, int groups, int32_t* tile) {
+  std::fill(tile, tile + MR * NR, 0);
+  for (int gi = 0; gi < groups; ++gi)
+    for (int r = 0; r < MR; ++r) {
+      const int32_t a = pa[gi * MR + r];
+      for (int j = 0; j < NR; ++j) {
+        const int32_t b = pb[gi * NR + j];
+        tile[r * NR + j] += int32_t(int16_t(a)) * int16_t(b) + int32_t(int16_t(a >> 16)) * int16_t(b >> 16);
+      }
+    }
+}
+
+Micro s16_micro(IntIsa isa) {
+  switch (isa) {
+    case IntIsa::avx512_vnni: return micro_s16_vnni;
+    case IntIsa::avx512bw: return micro_s16_avx512bw;
+    case IntIsa::avx2: return micro_s16_avx2;
+    case IntIsa::scalar: return micro_s16_scalar;
+  }
+  return micro_s16_scalar;
+}
+
+// Element (i, p) of op(A) or (p, j) of op(B).
+template <typename T>
+struct Operand {
+  const T* data;
+  int ld;
+  bool trans;
+  T at(int row, int col) const { return trans ? data[col * ld + row] : data[row * ld + col]; }
+};
+
+// Packs rows [r0, r0 + rows) x reduction [k0, k0 + kb) of `get(row, p)` into panels of W rows:
+// dst[(panel * groups + g) * W + r] holds G consecutive k values (zero past the end).
+template <int G, int W, typename Get>
+void pack(Get get, int r0, int rows, int k0, int kb, int32_t* dst) {
+  const int groups = (kb + G - 1) / G;
+  for (int panel = 0; panel * W < rows; ++panel)
+    for (int g = 0; g < groups; ++g)
+      for (int r = 0; r < W; ++r) {
+        uint32_t word = 0;
+        const int row = panel * W + r;
+        for (int j = 0; j < G; ++j) {
+          const int p = g * G + j;
+          if (row < rows && p < kb) word |= uint32_t(get(r0 + row, k0 + p)) << (j * (32 / G));
+        }
+        dst[(panel * groups + g) * W + r] = int32_t(word);
+      }
+}
+
+// The blocked loop nest. enc_a(i, p) and enc_b(j, p) give the packed bits of one element;
+// emit(tile, i0, j0, rows, cols, first) stores a finished tile of one KC slice.
+template <int G, typename EncA, typename EncB, typename Emit>
+void blocked_gemm(const IntGemmArgs& g, EncA enc_a, EncB enc_b, Micro micro, Emit emit) {
+  const int kc_groups = KC / G;
+  // Packing buffers live as long as their thread (no allocation or zeroing per call).
+  static thread_local std::vector<int32_t> pb;
+  pb.resize(std::max(pb.size(), size_t(std::min(NC, (g.n + NR - 1) / NR * NR)) * kc_groups));
+  int32_t* const packed_b = pb.data();  // the OpenMP threads see this thread's buffer through it
+  for (int n0 = 0; n0 < g.n; n0 += NC) {
+    const int nb = std::min(NC, g.n - n0);
+    for (int k0 = 0; k0 < g.k; k0 += KC) {
+      const int kb = std::min(KC, g.k - k0);
+      const int groups = (kb + G - 1) / G;
+      const int panels_b = (nb + NR - 1) / NR;
+#pragma omp parallel for schedule(static)
+      for (int jp = 0; jp < panels_b; ++jp)
+        pack<G, NR>(enc_b, n0 + jp * NR, std::min(NR, nb - jp * NR), k0, kb, packed_b + size_t(jp) * groups * NR);
+#pragma omp parallel
+      {
+        static thread_local std::vector<int32_t> pa;
+        pa.resize(std::max(pa.size(), size_t(MC) * kc_groups));
+        alignas(64) int32_t tile[MR * NR];
+#pragma omp for schedule(dynamic)
+        for (int m0 = 0; m0 < g.m; m0 += MC) {
+          const int mb = std::min(MC, g.m - m0);
+          pack<G, MR>(enc_a, m0, mb, k0, kb, pa.data());
+          for (int ip = 0; ip * MR < mb; ++ip)
+            for (int jp = 0; jp < panels_b; ++jp) {
+              micro(pa.data() + size_t(ip) * groups * MR, packed_b + size_t(jp) * groups * NR, groups, tile);
+              emit(tile, m0 + ip * MR, n0 + jp * NR, std::min(MR, mb - ip * MR), std::min(NR, nb - jp * NR), k0 == 0);
+            }
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+auto encoder(const T* data, int ld, bool trans, bool by_column) {
+  const Operand<T> op{data, ld, trans};
+  return [op, by_column](int row, int p) {
+    using U = std::make_unsigned_t<T>;
+    return U(by_column ? op.at(p, row) : op.at(row, p));
+  };
+}
+
+auto int32_emit(const IntGemmArgs& g, int32_t* c) {
+  return [&g, c](const int32_t* tile, int i0, int j0, int rows, int cols, bool first) {
+    for (int r = 0; r < rows; ++r) {
+      int32_t* out = c + size_t(i0 + r) * g.ldc + j0;
+      for (int j = 0; j < cols; ++j) out[j] = first ? tile[r * NR + j] : out[j] + tile[r * NR + j];
+    }
+  };
+}
+
+void check(const IntGemmArgs& g) {
+  if (g.m < 0 || g.n < 0 || g.k < 0) throw std::invalid_argument("integer GEMM: negative dimension");
+  const int a_cols = g.trans_a ? g.m : g.k, b_cols = g.trans_b ? g.k : g.n;
+  if (g.lda < a_cols || g.ldb < b_cols || g.ldc < g.n) throw std::invalid_argument("integer GEMM: leading dimension too small");
+}
+
+}  // namespace
+
+IntIsa detected_int_isa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) return IntIsa::avx512_vnni;
+  if (__builtin_cpu_supports("avx512bw")) return IntIsa::avx512bw;
+  if (__builtin_cpu_supports("avx2")) return IntIsa::avx2;
+  return IntIsa::scalar;
+}
+
+std::string to_string(IntIsa isa) {
+  switch (isa) {
+    case IntIsa::avx512_vnni: return "avx512_vnni (vpdpwssd, vpdpbusd)";
+    case IntIsa::avx512bw: return "avx512bw (vpmaddwd)";
+    case IntIsa::avx2: return "avx2 (vpmaddwd)";
+    case IntIsa::scalar: return "scalar";
+  }
+  return "scalar";
+}
+
+void gemm_s16s16s32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, int32_t* c, IntIsa isa) {
+  check(g);
+  if (g.k == 0) {
+    for (int i = 0; i < g.m; ++i) std::fill(c + size_t(i) * g.ldc, c + size_t(i) * g.ldc + g.n, 0);
+    return;
+  }
+  blocked_gemm<2>(g, encoder(a, g.lda, g.trans_a, false), encoder(b, g.ldb, g.trans_b, true), s16_micro(isa),
+                  int32_emit(g, c));
+}
+
+void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa) {
+  check(g);
+  for (int i = 0; i < g.m; ++i) std::fill(c + size_t(i) * g.ldc, c + size_t(i) * g.ldc + g.n, 0.0f);
+  blocked_gemm<2>(g, encoder(a, g.lda, g.trans_a, false), encoder(b, g.ldb, g.trans_b, true), s16_micro(isa),
+                  [&g, c, scale](const int32_t* tile, int i0, int j0, int rows, int cols, bool) {
+                    for (int r = 0; r < rows; ++r) {
+                      float* out = c + size_t(i0 + r) * g.ldc + j0;
+                      for (int j = 0; j < cols; ++j) out[j] += scale * static_cast<float>(tile[r * NR + j]);
+                    }
+                  });
+}
+
+void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_t* c, IntIsa isa) {
+  check(g);
+  if (isa != IntIsa::avx512_vnni || g.k == 0) {
+    // Widened to int16 (dense, untransposed copies) and run through the int16 kernel.
+    std::vector<int16_t> a16(size_t(g.m) * g.k), b16(size_t(g.k) * g.n);
+    const Operand<int8_t> oa{a, g.lda, g.trans_a}, ob{b, g.ldb, g.trans_b};
+    for (int i = 0; i < g.m; ++i)
+      for (int p = 0; p < g.k; ++p) a16[size_t(i) * g.k + p] = oa.at(i, p);
+    for (int p = 0; p < g.k; ++p)
+      for (int j = 0; j < g.n; ++j) b16[size_t(p) * g.n + j] = ob.at(p, j);
+    IntGemmArgs w = g;
+    w.trans_a = w.trans_b = false;
+    w.lda = g.k;
+    w.ldb = g.n;
+    gemm_s16s16s32(w, a16.data(), b16.data(), c, isa == IntIsa::avx512_vnni ? IntIsa::avx512bw : isa);
+    return;
+  }
+  const Operand<int8_t> ob{b, g.ldb, g.trans_b};
+  const Operand<int8_t> oa{a, g.lda, g.trans_a};
+  auto enc_a = [oa](int i, int p) { return uint8_t(int(oa.at(i, p)) + 128); };
+  blocked_gemm<4>(g, enc_a, encoder(b, g.ldb, g.trans_b, true), micro_u8s8_vnni, int32_emit(g, c));
+  std::vector<int32_t> compensation(g.n, 0);
+  for (int p = 0; p < g.k; ++p)
+    for (int j = 0; j < g.n; ++j) compensation[j] += 128 * int32_t(ob.at(p, j));
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < g.m; ++i)
+    for (int j = 0; j < g.n; ++j) c[size_t(i) * g.ldc + j] -= compensation[j];
+}
+
+}  // namespace paradnn::cpu::lowp

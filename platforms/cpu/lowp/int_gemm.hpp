@@ -1,0 +1,47 @@
+// Integer GEMMs with int32 accumulation, written with intrinsics (oneDNN 2.6 has no s16
+// matmul): C = op(A) * op(B), op(A) M x K and op(B) K x N, all row-major (a transposed
+// operand is read through its packing, never copied). Blocked GotoBLAS-style: a KC x NC block
+// of B and an MC x KC block of A are packed into panels of 6 rows x 32 columns, in which
+// each 32-bit lane holds the G consecutive k values one dot-product instruction consumes
+// (G = 2 for int16: vpdpwssd / vpmaddwd; G = 4 for int8: vpdpbusd).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace paradnn::cpu::lowp {
+
+// Which instructions the kernels use; chosen at run time (__builtin_cpu_supports).
+enum class IntIsa { avx512_vnni, avx512bw, avx2, scalar };
+IntIsa detected_int_isa();
+std::string to_string(IntIsa isa);  // also names the instruction, e.g. "avx512_vnni (vpdpwssd)"
+
+struct IntGemmArgs {
+  bool trans_a = false, trans_b = false;
+  int m = 0, n = 0, k = 0;
+  int lda = 0, ldb = 0, ldc = 0;
+};
+
+// C (int32, overwritten) = op(A) op(B), exact while no partial sum leaves int32.
+void gemm_s16s16s32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, int32_t* c, IntIsa isa);
+// Signed int8 x int8. VNNI: A shifted to u8 (a + 128) for vpdpbusd and 128 * column sums of B
+// subtracted afterwards (oneDNN's compensation). Without VNNI the operands are widened to
+// int16 and run through the int16 kernel (exact; vpmaddubsw saturates).
+void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_t* c, IntIsa isa);
+// Dynamic-fixed-point product: C (f32, overwritten) = scale * op(A) op(B); the int32 tiles of
+// each KC-long slice of the reduction are converted to f32 and summed there, so int32 holds
+// at most KC products (overflow management as in Das et al. 2018).
+void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa);
+
+// Plain loops in int64, for tests.
+template <typename T>
+void reference_gemm(const IntGemmArgs& g, const T* a, const T* b, int64_t* c) {
+  for (int i = 0; i < g.m; ++i)
+    for (int j = 0; j < g.n; ++j) {
+      int64_t s = 0;
+      for (int p = 0; p < g.k; ++p)
+        s += int64_t(g.trans_a ? a[p * g.lda + i] : a[i * g.lda + p]) * int64_t(g.trans_b ? b[j * g.ldb + p] : b[p * g.ldb + j]);
+      c[i * g.n + j] = s;
+    }
+}
+
+}  // namespace paradnn::cpu::lowp

@@ -1,0 +1,206 @@
+// Low-precision training kernels: integer GEMMs against an exact integer reference, the
+// Hadamard transform's orthogonality and its int8 GEMM's error, DFP round trips, and INT16
+// DFP training on the learnable Gaussian-mixture task.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "platforms/cpu/lowp/dfp.hpp"
+#include "platforms/cpu/lowp/fc_trainer.hpp"
+#include "platforms/cpu/lowp/float_gemm.hpp"
+#include "platforms/cpu/lowp/hadamard.hpp"
+#include "platforms/cpu/lowp/int_gemm.hpp"
+#include "platforms/cpu/lowp/lowp_bench.hpp"
+
+namespace paradnn::cpu::lowp {
+namespace {
+
+template <typename T>
+std::vector<T> random_ints(size_t n, int lo, int hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<T> v(n);
+  for (T& x : v) x = T(d(rng));
+  return v;
+}
+
+// The ISAs this CPU can run, so every path that can be checked here is.
+std::vector<IntIsa> runnable_isas() {
+  std::vector<IntIsa> all = {IntIsa::scalar};
+  if (__builtin_cpu_supports("avx2")) all.push_back(IntIsa::avx2);
+  if (__builtin_cpu_supports("avx512bw")) all.push_back(IntIsa::avx512bw);
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) all.push_back(IntIsa::avx512_vnni);
+  return all;
+}
+
+// Odd shapes cross every block edge (MR 6, NR 32, KC 256, MC 72) and odd k pads a pair/quad.
+struct Case {
+  bool ta, tb;
+  int m, n, k;
+};
+const Case kCases[] = {{false, false, 1, 1, 1},     {false, false, 7, 33, 5},    {true, false, 73, 45, 300},
+                       {false, true, 50, 520, 257}, {true, true, 13, 70, 513},   {false, false, 150, 600, 600}};
+
+template <typename T, typename Gemm, size_t N>
+void check_exact(int lo, int hi, const Case (&cases)[N], Gemm gemm) {
+  for (IntIsa isa : runnable_isas())
+    for (const Case& c : cases) {
+      IntGemmArgs g{c.ta, c.tb, c.m, c.n, c.k, c.ta ? c.m : c.k, c.tb ? c.k : c.n, c.n + 3};
+      const auto a = random_ints<T>(size_t(c.m) * c.k, lo, hi, 1), b = random_ints<T>(size_t(c.k) * c.n, lo, hi, 2);
+      std::vector<int64_t> ref(size_t(c.m) * c.n);
+      reference_gemm(g, a.data(), b.data(), ref.data());
+      std::vector<int32_t> out(size_t(c.m) * g.ldc, 0x5a5a5a5a);
+      gemm(g, a.data(), b.data(), out.data(), isa);
+      int nonzero = 0;
+      for (int i = 0; i < c.m; ++i)
+        for (int j = 0; j < c.n; ++j) {
+          ASSERT_EQ(out[size_t(i) * g.ldc + j], ref[size_t(i) * c.n + j])
+              << to_string(isa) << " " << c.m << "x" << c.n << "x" << c.k << " at " << i << "," << j;
+          nonzero += ref[size_t(i) * c.n + j] != 0;
+        }
+      EXPECT_GT(nonzero, c.m * c.n / 2) << "a mostly-zero product would pass vacuously";
+      EXPECT_EQ(out[size_t(c.m - 1) * g.ldc + c.n], 0x5a5a5a5a) << "wrote past the row";
+    }
+}
+
+TEST(LowpIntGemm, Int16MatchesExactIntegerReference) {
+  // Values whose k <= 600 products fit int32, then full scale (|x| <= 32767) with k <= 2
+  // (2 * 32767^2 < 2^31; -32768 is excluded: DFP never produces it).
+  check_exact<int16_t>(-2000, 2000, kCases, gemm_s16s16s32);
+  const Case full_scale[] = {{false, false, 9, 40, 2}, {true, true, 7, 33, 1}, {false, true, 80, 70, 2}};
+  check_exact<int16_t>(-32767, 32767, full_scale, gemm_s16s16s32);
+}
+
+TEST(LowpIntGemm, Int8MatchesExactIntegerReference) { check_exact<int8_t>(-128, 127, kCases, gemm_s8s8s32); }
+TEST(LowpIntGemm, DfpProductIsScaledIntegerProduct) {
+  const IntGemmArgs g{false, true, 20, 40, 300, 300, 300, 40};
+  const auto a = random_ints<int16_t>(size_t(20) * 300, -100, 100, 3), b = random_ints<int16_t>(size_t(40) * 300, -100, 100, 4);
+  std::vector<int64_t> ref(20 * 40);
+  reference_gemm(g, a.data(), b.data(), ref.data());
+  std::vector<float> c(20 * 40);
+  gemm_s16s16f32(g, a.data(), b.data(), 0.25f, c.data(), detected_int_isa());
+  for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(c[i], 0.25f * float(ref[i]));  // small sums: exact in f32
+}
+
+TEST(LowpHadamard, MatrixIsOrthogonal) {
+  for (int n : {1, 2, 32, 64}) {
+    const std::vector<int> h = hadamard_matrix(n);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) {
+        int dot = 0;
+        for (int p = 0; p < n; ++p) dot += h[size_t(i) * n + p] * h[size_t(j) * n + p];
+        ASSERT_EQ(dot, i == j ? n : 0) << "H H^T != nI for n=" << n;
+      }
+  }
+}
+
+TEST(LowpHadamard, FastTransformIsTheMatrixAndPreservesTheProduct) {
+  const int block = 32, k = 64, m = 3, n = 5;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> normal;
+  std::vector<float> a(m * k), b(k * n);
+  for (float& x : a) x = normal(rng);
+  for (float& x : b) x = normal(rng);
+  std::vector<float> ha = a, hb = b;
+  hadamard_rows(ha.data(), m, k, block);
+  hadamard_cols(hb.data(), k, n, block);
+  const std::vector<int> h = hadamard_matrix(block);
+  const float norm = 1 / std::sqrt(float(block));
+  for (int i = 0; i < m; ++i)
+    for (int p = 0; p < k; ++p) {  // (A H)[i][p] with H block-diagonal
+      double s = 0;
+      for (int q = 0; q < block; ++q) s += a[i * k + (p / block) * block + q] * h[q * block + p % block] * norm;
+      EXPECT_NEAR(ha[i * k + p], s, 1e-5);
+    }
+  std::vector<float> c(m * n), hc(m * n);
+  sgemm({false, false, m, n, k, k, n, n}, a.data(), b.data(), c.data());
+  sgemm({false, false, m, n, k, k, n, n}, ha.data(), hb.data(), hc.data());
+  for (int i = 0; i < m * n; ++i) EXPECT_NEAR(hc[i], c[i], 1e-4);
+}
+
+TEST(LowpHadamard, Int8GemmMatchesF32WithinQuantizationError) {
+  const int m = 64, n = 96, k = 256;
+  std::mt19937_64 rng(6);
+  std::normal_distribution<float> normal;
+  std::vector<float> a(m * k), b(k * n), ref(m * n), c(m * n);
+  for (float& x : a) x = normal(rng);
+  for (float& x : b) x = normal(rng);
+  sgemm({false, false, m, n, k, k, n, n}, a.data(), b.data(), ref.data());
+  for (bool transform : {false, true}) {
+    HadamardInt8Gemm h(32, transform, detected_int_isa());
+    h.run(m, n, k, a.data(), b.data(), c.data());
+    // Rounding to step s = max/127 has variance s^2/12 per operand entry; for Gaussian rows of
+    // length k, max ~ 3-4 sigma, so each operand's relative error is ~ 3.5 / 127 / sqrt(3) = 1.6%
+    // and the product's about sqrt(2) of that: 2.3%. Bound at 4%, and not implausibly small.
+    const double err = relative_error(c, ref);
+    EXPECT_LT(err, 0.04) << "transform " << transform;
+    EXPECT_GT(err, 1e-4) << "int8 cannot be this exact; is the quantization running?";
+  }
+}
+
+TEST(LowpHadamard, TransformReducesErrorUnderOutliers) {
+  const int m = 64, n = 64, k = 256;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> normal;
+  std::vector<float> a(m * k), b(k * n), ref(m * n), plain(m * n), rotated(m * n);
+  for (float& x : a) x = normal(rng);
+  for (float& x : b) x = normal(rng);
+  for (int i = 0; i < m; i += 4) a[i * k + (i * 7) % k] *= 100;  // one outlier in every fourth row
+  sgemm({false, false, m, n, k, k, n, n}, a.data(), b.data(), ref.data());
+  HadamardInt8Gemm(32, false, detected_int_isa()).run(m, n, k, a.data(), b.data(), plain.data());
+  HadamardInt8Gemm(32, true, detected_int_isa()).run(m, n, k, a.data(), b.data(), rotated.data());
+  EXPECT_LT(relative_error(rotated, ref), relative_error(plain, ref));
+}
+
+TEST(LowpDfp, RoundTripErrorWithinHalfStep) {
+  std::mt19937_64 rng(8);
+  for (float scale : {1e-6f, 0.01f, 1.0f, 300.0f, 1e6f}) {
+    std::normal_distribution<float> normal(0.0f, scale);
+    std::vector<float> x(1000), back(1000);
+    for (float& v : x) v = normal(rng);
+    std::vector<int16_t> q(x.size());
+    const int e = dfp_quantize(x.data(), x.size(), q.data());
+    dfp_dequantize(q.data(), q.size(), e, back.data());
+    const double step = std::ldexp(1.0, e);
+    float amax = 0;
+    int16_t qmax = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      EXPECT_LE(std::fabs(double(back[i]) - x[i]), step / 2 * (1 + 1e-6)) << "scale " << scale;
+      amax = std::max(amax, std::fabs(x[i]));
+      qmax = std::max<int16_t>(qmax, std::abs(q[i]));
+    }
+    EXPECT_LE(amax / step, kDfp16Max);
+    EXPECT_GT(amax / step, kDfp16Max / 2) << "exponent not the smallest that fits";
+    EXPECT_GT(qmax, 16383);
+  }
+  std::vector<float> zeros(10, 0.0f);
+  std::vector<int16_t> q(10, 1);
+  dfp_quantize(zeros.data(), zeros.size(), q.data());
+  for (int16_t v : q) EXPECT_EQ(v, 0);
+}
+
+TEST(LowpTraining, Int16DfpLowersTheLossLikeF32) {
+  FcShape shape;
+  shape.input = 32, shape.hidden = 64, shape.hidden_layers = 2, shape.classes = 8, shape.batch = 64;
+  MixtureTask task;
+  task.features = shape.input, task.classes = shape.classes, task.separation = 0.6f;
+  std::vector<Batch> data;
+  for (int i = 0; i < 16; ++i) data.push_back(sample_mixture(task, shape.batch, 50 + i));
+  const Batch held_out = sample_mixture(task, shape.batch, 99);
+  double final_loss[2];
+  int idx = 0;
+  for (Precision p : {Precision::f32, Precision::int16_dfp}) {
+    FcTrainer t(shape, p, 3, 0.05f);
+    const double before = t.step(data[0]);  // the untrained network's loss
+    for (int s = 1; s < 150; ++s) t.step(data[s % data.size()]);
+    const double after = t.loss(held_out);
+    EXPECT_LT(after, 0.5 * before) << to_string(p);
+    EXPECT_GT(t.accuracy(held_out), 0.7) << to_string(p);
+    final_loss[idx++] = after;
+  }
+  EXPECT_NEAR(final_loss[1], final_loss[0], 0.1 * final_loss[0] + 0.02) << "INT16 DFP should track f32";
+}
+
+}  // namespace
+}  // namespace paradnn::cpu::lowp
