@@ -124,42 +124,53 @@ void pack(Get get, int r0, int rows, int k0, int kb, int32_t* dst) {
       }
 }
 
-// The blocked loop nest. enc_a(i, p) and enc_b(j, p) give the packed bits of one element;
-// emit(tile, i0, j0, rows, cols, first) stores a finished tile of one KC slice.
+// The blocked loop nest over output rows [i0, i1) and columns [j0, j1), on one thread.
+// enc_a(i, p) and enc_b(j, p) give the packed bits of one element; emit(tile, i, j, rows,
+// cols, first) stores a finished tile of one KC slice.
 template <int G, typename EncA, typename EncB, typename Emit>
-void blocked_gemm(const IntGemmArgs& g, EncA enc_a, EncB enc_b, Micro micro, Emit emit) {
+void blocked_range(const IntGemmArgs& g, int i0, int i1, int j0, int j1, EncA enc_a, EncB enc_b, Micro micro, Emit emit) {
   const int kc_groups = KC / G;
   // Packing buffers live as long as their thread (no allocation or zeroing per call).
-  static thread_local std::vector<int32_t> pb;
-  pb.resize(std::max(pb.size(), size_t(std::min(NC, (g.n + NR - 1) / NR * NR)) * kc_groups));
-  int32_t* const packed_b = pb.data();  // the OpenMP threads see this thread's buffer through it
-  for (int n0 = 0; n0 < g.n; n0 += NC) {
-    const int nb = std::min(NC, g.n - n0);
+  static thread_local std::vector<int32_t> pa, pb;
+  pa.resize(std::max(pa.size(), size_t(MC) * kc_groups));
+  pb.resize(std::max(pb.size(), size_t(NC) * kc_groups));
+  alignas(64) int32_t tile[MR * NR];
+  for (int n0 = j0; n0 < j1; n0 += NC) {
+    const int nb = std::min(NC, j1 - n0);
+    const int panels_b = (nb + NR - 1) / NR;
     for (int k0 = 0; k0 < g.k; k0 += KC) {
       const int kb = std::min(KC, g.k - k0);
       const int groups = (kb + G - 1) / G;
-      const int panels_b = (nb + NR - 1) / NR;
-#pragma omp parallel for schedule(static)
-      for (int jp = 0; jp < panels_b; ++jp)
-        pack<G, NR>(enc_b, n0 + jp * NR, std::min(NR, nb - jp * NR), k0, kb, packed_b + size_t(jp) * groups * NR);
-#pragma omp parallel
-      {
-        static thread_local std::vector<int32_t> pa;
-        pa.resize(std::max(pa.size(), size_t(MC) * kc_groups));
-        alignas(64) int32_t tile[MR * NR];
-#pragma omp for schedule(dynamic)
-        for (int m0 = 0; m0 < g.m; m0 += MC) {
-          const int mb = std::min(MC, g.m - m0);
-          pack<G, MR>(enc_a, m0, mb, k0, kb, pa.data());
-          for (int ip = 0; ip * MR < mb; ++ip)
-            for (int jp = 0; jp < panels_b; ++jp) {
-              micro(pa.data() + size_t(ip) * groups * MR, packed_b + size_t(jp) * groups * NR, groups, tile);
-              emit(tile, m0 + ip * MR, n0 + jp * NR, std::min(MR, mb - ip * MR), std::min(NR, nb - jp * NR), k0 == 0);
-            }
-        }
+      pack<G, NR>(enc_b, n0, nb, k0, kb, pb.data());
+      for (int m0 = i0; m0 < i1; m0 += MC) {
+        const int mb = std::min(MC, i1 - m0);
+        pack<G, MR>(enc_a, m0, mb, k0, kb, pa.data());
+        for (int ip = 0; ip * MR < mb; ++ip)
+          for (int jp = 0; jp < panels_b; ++jp) {
+            micro(pa.data() + size_t(ip) * groups * MR, pb.data() + size_t(jp) * groups * NR, groups, tile);
+            emit(tile, m0 + ip * MR, n0 + jp * NR, std::min(MR, mb - ip * MR), std::min(NR, nb - jp * NR), k0 == 0);
+          }
       }
     }
   }
+}
+
+// Splits C into one block per OpenMP thread (columns first, then rows), each computed
+// without synchronization: barriers per cache block stall when cores are shared.
+template <int G, typename EncA, typename EncB, typename Emit>
+void blocked_gemm(const IntGemmArgs& g, EncA enc_a, EncB enc_b, Micro micro, Emit emit) {
+  const int threads = std::max(1, omp_get_max_threads());
+  const int col_parts = std::max(1, std::min(threads, (g.n + NR - 1) / NR));
+  const int row_parts = std::max(1, std::min(threads / col_parts, (g.m + MR - 1) / MR));
+  const int col_step = ((g.n + col_parts - 1) / col_parts + NR - 1) / NR * NR;
+  const int row_step = ((g.m + row_parts - 1) / row_parts + MR - 1) / MR * MR;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int rp = 0; rp < row_parts; ++rp)
+    for (int cp = 0; cp < col_parts; ++cp) {
+      const int i0 = rp * row_step, j0 = cp * col_step;
+      if (i0 < g.m && j0 < g.n)
+        blocked_range<G>(g, i0, std::min(g.m, i0 + row_step), j0, std::min(g.n, j0 + col_step), enc_a, enc_b, micro, emit);
+    }
 }
 
 template <typename T>
