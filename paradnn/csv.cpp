@@ -25,6 +25,8 @@ const std::vector<std::string>& result_columns() {
                           "time_per_step_s_min", "time_per_step_cv", "memory_estimated_bytes",
                           "memory_measured_bytes", "overhead_s", "loss", "kernels", "point_key", "repro"})
       v.push_back(s);
+    // Data-parallel training (run --data-parallel, and the scaling model's simulated rows).
+    for (const char* s : {"ranks", "scaling", "comm_s", "overlap_fraction", "scaling_efficiency"}) v.push_back(s);
     return v;
   }();
   return c;

@@ -143,6 +143,10 @@ class Reader {
     for (const YAML::Node& b : sequence(root, "bandwidth"))
       f.bandwidth.push_back({text(b, "level"), integer(b, "threads"), number(b, "bytes_per_s"), number(b, "spread"),
                              number(b, "working_set_bytes"), text(b, "kernel")});
+    if (root["allreduce"])
+      for (const YAML::Node& a : sequence(root, "allreduce"))
+        f.allreduce.push_back({integer(a, "ranks"), number(a, "bytes"), number(a, "seconds"),
+                               number(a, "algbw_bytes_per_s"), number(a, "busbw_bytes_per_s"), text(a, "method")});
     return f;
   }
 
@@ -200,6 +204,20 @@ void save_platform_file(const PlatformFile& f, const std::string& path) {
   out << YAML::Key << "settings" << YAML::Value << YAML::Literal << f.settings;
   emit_compute(out, f.compute);
   emit_bandwidth(out, f.bandwidth);
+  if (!f.allreduce.empty()) {
+    out << YAML::Key << "allreduce" << YAML::Value << YAML::BeginSeq;
+    for (const AllreduceCeiling& a : f.allreduce) {
+      out << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "ranks" << YAML::Value << a.ranks;
+      out << YAML::Key << "bytes" << YAML::Value << num(a.bytes);
+      out << YAML::Key << "seconds" << YAML::Value << num(a.seconds);
+      out << YAML::Key << "algbw_bytes_per_s" << YAML::Value << num(a.algbw_bytes_per_s);
+      out << YAML::Key << "busbw_bytes_per_s" << YAML::Value << num(a.busbw_bytes_per_s);
+      out << YAML::Key << "method" << YAML::Value << a.method;
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
   out << YAML::EndMap;
   if (!out.good()) throw std::runtime_error("platform file " + path + ": " + out.GetLastError());
 

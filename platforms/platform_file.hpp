@@ -26,12 +26,23 @@ struct BandwidthCeiling {
   std::string kernel;         // triad, read
 };
 
+// All-reduce over MPI ranks (`paradnn roofline --allreduce` under mpirun), f32 sum, as
+// nccl-tests reports it: algbw = bytes / time, busbw = algbw * 2(R-1)/R.
+struct AllreduceCeiling {
+  int ranks = 0;
+  double bytes = 0;
+  double seconds = 0;  // best of the repetitions
+  double algbw_bytes_per_s = 0, busbw_bytes_per_s = 0;
+  std::string method;  // e.g. "mpi:MPI_Allreduce (Open MPI 4.1.4)"
+};
+
 struct PlatformFile {
   PlatformInfo machine;
   std::string date_utc;
   std::vector<ComputeCeiling> compute;
   std::vector<BandwidthCeiling> bandwidth;
   std::string settings;  // how the probe ran (threads, binding)
+  std::vector<AllreduceCeiling> allreduce;  // optional section, empty unless measured
 
   // Highest compute ceiling for a dtype at the thread count nearest `threads` (0 = most).
   std::optional<double> peak_flops(DType t, int threads) const;

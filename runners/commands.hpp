@@ -14,6 +14,7 @@ void add_slurm(CLI::App& app);
 void add_roofline(CLI::App& app);
 void add_compare(CLI::App& app);
 void add_report(CLI::App& app);
+void add_scale(CLI::App& app);
 void add_model_error(CLI::App& app);
 
 }  // namespace paradnn::cli

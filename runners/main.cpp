@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   paradnn::cli::add_roofline(app);
   paradnn::cli::add_compare(app);
   paradnn::cli::add_report(app);
+  paradnn::cli::add_scale(app);
   paradnn::cli::add_model_error(app);
   try {
     app.parse(argc, argv);

@@ -6,8 +6,12 @@
 #include <map>
 #include <set>
 
+#include <filesystem>
+
 #include "platforms/cpu/cpu_roofline.hpp"
+#include "platforms/registry.hpp"
 #include "runners/commands.hpp"
+#include "runners/data_parallel.hpp"
 
 namespace paradnn::cli {
 
@@ -53,12 +57,38 @@ void print_ceilings(const PlatformFile& f) {
               [](const BandwidthCeiling& b) { return rate(b.bytes_per_s, b.spread, "GB/s"); });
 }
 
+// Under mpirun: all-reduce bandwidth over message sizes, merged into the platform file
+// (samples for other rank counts are kept).
+void probe_allreduce(const std::string& path) {
+  std::vector<double> sizes;
+  for (double b = 4096; b <= 64.0 * (1 << 20); b *= 4) sizes.push_back(b);
+  const std::vector<AllreduceSample> samples = measure_allreduce(sizes, 5);
+  if (mpi_rank() != 0) return;
+  PlatformFile f;
+  if (std::filesystem::exists(path)) {
+    f = load_platform_file(path);
+  } else {
+    f.machine = make_backend("cpu", {})->platform();
+    f.settings = "allreduce only (run paradnn roofline for compute and bandwidth ceilings)";
+  }
+  const int ranks = samples.empty() ? 0 : samples.front().ranks;
+  std::erase_if(f.allreduce, [ranks](const AllreduceCeiling& a) { return a.ranks == ranks; });
+  fmt::print("\nall-reduce, {} ranks (f32 sum, best of 5; nccl-tests busbw = algbw * 2(R-1)/R)\n", ranks);
+  fmt::print("  {:>12} {:>12} {:>14} {:>14}\n", "bytes", "time_us", "algbw_GB/s", "busbw_GB/s");
+  for (const AllreduceSample& a : samples) {
+    f.allreduce.push_back({a.ranks, a.bytes, a.seconds, a.algbw, a.busbw, "mpi:MPI_Allreduce"});
+    fmt::print("  {:>12.0f} {:>12.1f} {:>14.3f} {:>14.3f}\n", a.bytes, a.seconds * 1e6, a.algbw / 1e9, a.busbw / 1e9);
+  }
+  save_platform_file(f, path);
+  fmt::print("\nwrote {}\n", path);
+}
+
 }  // namespace
 
 void add_roofline(CLI::App& app) {
   struct Opts {
     std::string output;
-    bool quick = false;
+    bool quick = false, allreduce = false;
     std::vector<int> threads;
   };
   auto o = std::make_shared<Opts>();
@@ -68,8 +98,14 @@ void add_roofline(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Thread counts to measure (default: 1 and all physical cores)")
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--allreduce", o->allreduce,
+                "Under mpirun: measure MPI all-reduce algorithm and bus bandwidth over message sizes instead");
   cmd->callback([o]() {
     const std::string path = o->output.empty() ? cpu::default_platform_file_path() : o->output;
+    if (o->allreduce) {
+      probe_allreduce(path);
+      return;
+    }
     cpu::RooflineOptions options;
     options.quick = o->quick;
     options.threads = o->threads;

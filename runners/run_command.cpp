@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "runners/commands.hpp"
+#include "runners/data_parallel.hpp"
 #include "runners/sweep.hpp"
 
 namespace paradnn::cli {
@@ -9,6 +10,8 @@ namespace paradnn::cli {
 void add_run(CLI::App& app) {
   auto o = std::make_shared<SweepOptions>();
   auto* quiet = new bool(false);
+  auto dp = std::make_shared<DataParallelOptions>();
+  auto bucket_mb = std::make_shared<double>(2.0);
   CLI::App* cmd = app.add_subcommand("run", "Run a sweep: one CSV row per grid point, flushed as each point ends");
   cmd->add_option("config", o->config_path, "Sweep YAML, e.g. configs/quick.yaml")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", o->output, "Results CSV (default results/<config name>.csv)");
@@ -33,10 +36,24 @@ void add_run(CLI::App& app) {
   cmd->add_flag("--force", o->force, "Overwrite an existing output file");
   cmd->add_flag("--per-op", o->per_op, "Also write per-op times to <output>.ops.csv");
   cmd->add_flag("-q,--quiet", *quiet, "No progress bar");
-  cmd->callback([o, quiet, &app]() {
+  cmd->add_option("--data-parallel", dp->scaling,
+                  "Under mpirun: train on every rank with gradients all-reduced; strong = batch/R per rank, weak = batch")
+      ->check(CLI::IsMember({"strong", "weak"}));
+  cmd->add_flag("--no-overlap", [dp](int64_t) { dp->overlap = false; },
+                "--data-parallel: one blocking all-reduce after backward instead of per-bucket overlap");
+  cmd->add_option("--bucket-mb", *bucket_mb, "--data-parallel: gradient bucket size in MiB")->capture_default_str();
+  cmd->callback([o, quiet, dp, bucket_mb, &app]() {
     if (o->resume && o->force) throw CLI::ValidationError("--resume and --force exclude each other");
     o->progress = !*quiet;
     o->command_line = "paradnn run " + o->config_path;
+    if (!dp->scaling.empty()) {
+      dp->bucket_bytes = *bucket_mb * (1 << 20);
+      const SweepSummary s = run_data_parallel(*o, *dp);
+      if (mpi_rank() == 0)
+        fmt::print("{} points: {} ok, {} skipped; wall time {:.1f} s\nresults: {}\n", s.ok + s.skipped, s.ok, s.skipped,
+                   s.wall_s, s.output);
+      return;
+    }
     const SweepSummary s = run_sweep(*o);
     fmt::print("{} points: {} ok, {} skipped, {} failed{}\n", s.ok + s.skipped + s.failed, s.ok, s.skipped, s.failed,
                s.already_done ? fmt::format(", {} already in the file (--resume)", s.already_done) : "");
