@@ -202,11 +202,12 @@ class Reader {
   Config config(const YAML::Node& root) const {
     if (!root.IsMap()) fail(root, "", "a config is a mapping with 'sweeps' (or one sweep's 'family')");
     only_keys(root, "config", {"name", "description", "run", "modes", "dtypes", "optimizer", "where", "sweeps", "family",
-                               "axes", "fixed", "tune"});
+                               "axes", "fixed", "tune", "precision", "calibration"});
     Config c;
     c.name = root["name"] ? root["name"].as<std::string>() : "";
     c.run = run(root["run"]);
     if (root["tune"]) c.tune = root["tune"];
+    c.quant = parse_quantization(root["precision"], root["calibration"], source_);
     if (root["sweeps"] && root["family"]) fail(root, "family", "give either 'sweeps' or a single sweep's 'family'");
     Sweep defaults;
     if (root["sweeps"]) {
@@ -217,7 +218,7 @@ class Reader {
       YAML::Node one(YAML::NodeType::Map);
       for (const auto& kv : root)
         if (kv.first.Scalar() != "name" && kv.first.Scalar() != "description" && kv.first.Scalar() != "run" &&
-            kv.first.Scalar() != "tune")
+            kv.first.Scalar() != "tune" && kv.first.Scalar() != "precision" && kv.first.Scalar() != "calibration")
           one[kv.first] = kv.second;
       c.sweeps.push_back(sweep(one, defaults));
     } else if (!root["tune"]) {

@@ -8,6 +8,7 @@
 
 #include "paradnn/filter.hpp"
 #include "paradnn/point.hpp"
+#include "paradnn/quantization.hpp"
 
 namespace paradnn {
 
@@ -42,6 +43,7 @@ struct Config {
   RunOptions run;
   std::vector<Sweep> sweeps;
   YAML::Node tune;   // the `tune:` section, read by the tuning module
+  QuantizationConfig quant;  // `precision:` and `calibration:` (int8 inference points)
 };
 
 Config load_config(const std::string& path, const Catalog& catalog);

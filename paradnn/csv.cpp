@@ -1,5 +1,6 @@
 #include "paradnn/csv.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "paradnn/error.hpp"
@@ -23,7 +24,9 @@ const std::vector<std::string>& result_columns() {
                           "time_per_step_s_p10", "time_per_step_s_p90", "repetitions", "examples_per_s",
                           "flops_per_s", "peak_flops_per_s", "utilization", "bandwidth_bytes_per_s", "bound",
                           "time_per_step_s_min", "time_per_step_cv", "memory_estimated_bytes",
-                          "memory_measured_bytes", "overhead_s", "loss", "kernels", "point_key", "repro"})
+                          "memory_measured_bytes", "overhead_s", "loss", "kernels", "point_key", "repro",
+                          // issue 11, reduced-precision inference: fidelity against the f32 model
+                          "fidelity_top1_agreement", "fidelity_logits_rel_l2", "calibration", "precision_layers"})
       v.push_back(s);
     // Data-parallel training (run --data-parallel, and the scaling model's simulated rows).
     for (const char* s : {"ranks", "scaling", "comm_s", "overlap_fraction", "scaling_efficiency"}) v.push_back(s);
@@ -80,7 +83,13 @@ CsvWriter::CsvWriter(const std::string& path, std::vector<std::string> columns, 
   const bool had_rows = append && std::filesystem::exists(path) && std::filesystem::file_size(path) > 0;
   if (had_rows) {
     const CsvTable existing = read_csv(path);
-    if (existing.header != columns_)
+    // A file from before columns were appended: keep writing its columns (the new ones dropped).
+    const bool older = existing.header.size() < columns_.size() &&
+                       std::equal(existing.header.begin(), existing.header.end(), columns_.begin());
+    if (older) {
+      columns_ = existing.header;
+      drop_unknown_ = true;
+    } else if (existing.header != columns_)
       throw InputError(path + ": existing file has a different header (schema); use --force to overwrite or -o another file");
   }
   if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) std::filesystem::create_directories(dir);
@@ -96,7 +105,7 @@ void CsvWriter::write(const Row& row) {
   for (const auto& [k, v] : row) {
     bool known = false;
     for (const auto& c : columns_) known = known || c == k;
-    if (!known) throw std::logic_error("CSV row has a column the schema lacks: " + k);
+    if (!known && !drop_unknown_) throw std::logic_error("CSV row has a column the schema lacks: " + k);
   }
   for (size_t i = 0; i < columns_.size(); ++i) {
     auto it = row.find(columns_[i]);

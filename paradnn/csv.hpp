@@ -27,6 +27,7 @@ class CsvWriter {
 
  private:
   std::vector<std::string> columns_;
+  bool drop_unknown_ = false;  // appending to a file with an older (shorter) header
   std::ofstream out_;
 };
 

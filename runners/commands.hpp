@@ -16,5 +16,6 @@ void add_compare(CLI::App& app);
 void add_report(CLI::App& app);
 void add_scale(CLI::App& app);
 void add_model_error(CLI::App& app);
+void add_quantize_search(CLI::App& app);
 
 }  // namespace paradnn::cli

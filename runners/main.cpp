@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   paradnn::cli::add_report(app);
   paradnn::cli::add_scale(app);
   paradnn::cli::add_model_error(app);
+  paradnn::cli::add_quantize_search(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -21,6 +21,7 @@
 #include "runners/batch_search.hpp"
 #include "runners/memory_probe.hpp"
 #include "runners/pool_executor.hpp"
+#include "runners/precision_point.hpp"
 #include "runners/progress.hpp"
 #include "runners/result_row.hpp"
 #include "runners/settings_file.hpp"
@@ -231,7 +232,8 @@ SweepSummary run_sweep(const SweepOptions& o) {
       }
     Row row = base_row(pctx, p, nullptr);
     try {
-      const Graph g = build_graph(p, models::catalog());
+      Graph g = build_graph(p, models::catalog());
+      apply_precision_policy(g, config.quant);  // int8: which layers compute in int8
       row = base_row(pctx, p, &g);
       std::optional<std::string> why = backend->cannot_run(g, p.mode);
       if (!why && !ctx.simulated && ctx.platform.platform == "cpu" && e.memory_bytes > budget)
@@ -243,6 +245,7 @@ SweepSummary run_sweep(const SweepOptions& o) {
         row["status"] = "skipped";
         row["reason"] = *why;
       } else {
+        if (on_cpu) calibrate_point(g, p, config.quant);  // int8 activation scales, before prepare
         const PeakMemory memory;  // prepare and timing together: the point's footprint
         const auto exe = on_cpu ? prepare_with_settings(*backend, g, p.mode, pctx.settings)
                                 : backend->prepare(g, p.mode, pctx.settings);
@@ -260,6 +263,7 @@ SweepSummary run_sweep(const SweepOptions& o) {
         row["kernels"] = exe->kernels();
         if (const auto peak = memory.peak_bytes(); peak && !ctx.simulated && on_cpu)
           row["memory_measured_bytes"] = format_number(*peak);
+        if (on_cpu) fill_fidelity(row, g, p, config.quant);  // reduced-precision inference rows
         row["status"] = "ok";
         if (ops) write_op_rows(*ops, row, g, *exe, m, pctx);
       }

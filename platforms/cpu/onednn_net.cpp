@@ -241,6 +241,22 @@ void Net::add_reorder(int i, bool backward, const std::string& what, const memor
   (backward ? bwd_ : fwd_)[static_cast<size_t>(i)].push_back(std::move(c));
 }
 
+void Net::add_scaled_reorder(int i, const std::string& what, const memory& src, const memory& dst, float scale) {
+  dnnl::primitive_attr attr = make_attr();
+  attr.set_output_scales(0, {scale});
+  dnnl::reorder::primitive_desc pd(engine_, src.get_desc(), engine_, dst.get_desc(), attr);
+  Call c;
+  c.op = i;
+  c.phase = "reorder";
+  c.name = what;
+  c.prim = dnnl::reorder(pd);
+  c.args = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+  c.scratchpad = pd.scratchpad_desc();
+  c.impl = pd.impl_info_str();
+  c.bytes = static_cast<double>(src.get_desc().get_size() + dst.get_desc().get_size());
+  fwd_[static_cast<size_t>(i)].push_back(std::move(c));
+}
+
 void Net::finalize() {
   if (training()) {
     for (const auto& w : params_.all()) {

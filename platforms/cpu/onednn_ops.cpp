@@ -45,8 +45,8 @@ void build_op(Net& net, int i) {
   switch (op.kind) {
     case OpKind::input:
     case OpKind::token_input: return;  // made by the first consumer, in its layout
-    case OpKind::dense: return build_dense(net, i);
-    case OpKind::conv: return build_conv(net, i);
+    case OpKind::dense: return op.dtype == DType::int8 ? build_dense_int8(net, i) : build_dense(net, i);
+    case OpKind::conv: return op.dtype == DType::int8 ? build_conv_int8(net, i) : build_conv(net, i);
     case OpKind::batch_norm: return build_batch_norm(net, i);
     case OpKind::relu:
     case OpKind::tanh:

@@ -29,6 +29,8 @@ void build_batched_matmul(Net& net, int i);  // onednn_attention.cpp
 void build_softmax(Net& net, int i);         // onednn_attention.cpp
 void build_layer_norm(Net& net, int i);      // onednn_attention.cpp
 void build_focal_loss(Net& net, int i);
+void build_dense_int8(Net& net, int i);  // onednn_int8.cpp: ops whose dtype is int8 (inference)
+void build_conv_int8(Net& net, int i);   // onednn_int8.cpp
 
 // Backward of a fused ReLU post-op, in place on op i's output gradient (before the op's
 // own backward reads it).

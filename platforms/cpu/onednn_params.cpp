@@ -59,6 +59,10 @@ Weight& ParamStore::add(const dnnl::engine& e, dnnl::stream& s, int op, const st
   const size_t n = plain.get_size() / sizeof(float);
   std::vector<float> values = constant ? std::vector<float>(n, bound)
                                        : uniform_values(n, -bound, bound, std::hash<std::string>{}(name));
+  if (const auto it = initial.find(name); it != initial.end()) {
+    if (it->second.size() != n) throw std::invalid_argument(name + ": initial values of the wrong size");
+    values = it->second;
+  }
   memory src(plain, e, values.data());
   dnnl::reorder(src, w->w).execute(s, src, w->w);
   s.wait();

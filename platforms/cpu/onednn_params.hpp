@@ -42,6 +42,10 @@ class ParamStore {
   // Optimizer step on one weight (OpenMP over elements).
   static void update(const Weight& w, const UpdateRule& r);
 
+  // Values by weight name (e.g. "fc1.weight", f32 in the IR's order) that add() uses instead
+  // of the seeded initialization: trained weights, or exact values in tests.
+  std::map<std::string, std::vector<float>> initial;
+
   Weight* find(const std::string& ir_name);
   const std::vector<std::unique_ptr<Weight>>& all() const { return weights_; }
   // An IR parameter (or its gradient) as f32 in the IR's order.

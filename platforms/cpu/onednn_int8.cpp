@@ -1,0 +1,188 @@
+// int8 inference for dense and conv ops (an op whose dtype is int8; paradnn/quantization.hpp
+// has the scale convention). The op's f32 input is quantized by a visible reorder call
+// (<op>.in0:quantize) into u8 when it is known to be >= 0 (after a ReLU) and s8 otherwise;
+// weights are s8 with one scale per output channel, quantized once when the point is
+// prepared; the primitive accumulates in s32 and its output scales (input scale x weight
+// scale of the channel) dequantize straight into an f32 output, with a following ReLU
+// fused as a post-op. oneDNN 2.x adds the bias to the s32 accumulator before the output
+// scales, so the bias is stored divided by them. Inference only.
+#include <cmath>
+#include <stdexcept>
+
+#include "paradnn/cost.hpp"
+#include "paradnn/quantization.hpp"
+#include "platforms/cpu/onednn_int8.hpp"
+#include "platforms/cpu/onednn_ops.hpp"
+
+namespace paradnn::cpu {
+
+namespace {
+
+struct Int8Op {
+  Dt src_type = Dt::s8;
+  float input_scale = 1.f;
+  dnnl::primitive_attr attr;
+  std::vector<float> out_scales;  // per output channel: input scale x weight scale
+};
+
+void check(const Net& net, int i) {
+  const Op& op = net.graph().op(i);
+  if (net.training()) throw std::invalid_argument(op.name + ": int8 is implemented for inference only");
+  if (op.shares_params_with >= 0) throw std::invalid_argument(op.name + ": int8 ops with tied parameters are not implemented");
+  if (!(op.quant.input_scale > 0)) throw std::logic_error(op.name + ": int8 op without an input scale (not calibrated)");
+}
+
+// The f32 weights (seeded, or ParamStore::initial) in the IR's order, registered so that
+// read-back by name works, and their s8 copy in the primitive's layout.
+memory quantized_weights(Net& net, int i, const memory::dims& w_dims, const memory::desc& w_md, float fan_in,
+                         std::vector<float>& scales) {
+  const Op& op = net.graph().op(i);
+  const dnnl::engine& e = net.engine();
+  const memory::desc plain(w_dims, Dt::f32, plain_tag(w_dims.size()));
+  Weight& w = net.params().add(e, net.stream(), i, op.name + ".weight", plain, plain, std::sqrt(6.0f / fan_in));
+  w.views[op.params.at(0).name] = 0;
+  const auto* f = static_cast<const float*>(w.w.get_data_handle());
+  const std::vector<float> values(f, f + plain.get_size() / sizeof(float));
+  const int64_t channels = op.params.at(0).dims.at(0);
+  scales = weight_scales(values, channels);
+  std::vector<int8_t> q(values.size());
+  const size_t per = values.size() / static_cast<size_t>(channels);
+  for (size_t k = 0; k < q.size(); ++k) q[k] = quantize_s8(values[k], scales[k / per]);
+  memory src(memory::desc(w_dims, Dt::s8, plain_tag(w_dims.size())), e, q.data());
+  memory dst(w_md, e);
+  dnnl::reorder(src, dst).execute(net.stream(), src, dst);
+  net.stream().wait();
+  return dst;
+}
+
+// The bias divided by each channel's output scale (added to the s32 accumulator).
+memory quantized_bias(Net& net, int i, int64_t out, const std::vector<float>& out_scales) {
+  const Op& op = net.graph().op(i);
+  const memory::desc md({out}, Dt::f32, Tag::a);
+  Weight& b = net.params().add(net.engine(), net.stream(), i, op.name + ".bias", md, md, 0.f, true);
+  b.views[op.params.at(1).name] = 0;
+  memory q(md, net.engine());
+  const auto* f = static_cast<const float*>(b.w.get_data_handle());
+  auto* d = static_cast<float*>(q.get_data_handle());
+  for (int64_t c = 0; c < out; ++c) d[c] = f[c] / out_scales[static_cast<size_t>(c)];
+  return q;
+}
+
+Int8Op prepare(const Net& net, int i) {
+  check(net, i);
+  Int8Op q;
+  q.src_type = input_nonnegative(net.graph(), i) ? Dt::u8 : Dt::s8;
+  q.input_scale = net.graph().op(i).quant.input_scale;
+  q.attr = make_attr(net.fused_post(i));
+  return q;
+}
+
+// Output scales are known only once the weights are; a primitive descriptor made with
+// placeholder scales (mask: per channel, dim 1) chooses the weights' layout first.
+void set_scales(Int8Op& q, const std::vector<float>& w_scales) {
+  q.out_scales.resize(w_scales.size());
+  for (size_t c = 0; c < w_scales.size(); ++c) q.out_scales[c] = q.input_scale * w_scales[c];
+  q.attr.set_output_scales(1 << 1, q.out_scales);
+}
+
+// Op i's input as f32 in its producer's layout, quantized into `want`.
+memory quantized_input(Net& net, int i, const memory::desc& want, float input_scale, const memory::dims& as) {
+  const Op& op = net.graph().op(i);
+  memory x = net.input(i, 0, net.input_desc(i, 0, Dt::f32));
+  if (x.get_desc().data_type() != Dt::f32) throw std::logic_error(op.name + ": int8 ops take an f32 input");
+  if (x.get_desc().dims() != as) x = view(x, as, net.engine());
+  memory xq(want, net.engine());
+  net.add_scaled_reorder(i, op.name + ".in0:quantize", x, xq, 1.f / input_scale);
+  return xq;
+}
+
+}  // namespace
+
+void build_dense_int8(Net& net, int i) {
+  const Op& op = net.graph().op(i);
+  const dnnl::engine& e = net.engine();
+  Int8Op q = prepare(net, i);
+  const Dims& in = net.graph().dims_of(op.inputs.at(0));
+  const int64_t out = op.out.back();
+  const bool image = in.size() == 4;
+  const GemmRows r = dense_gemm_rows(in);
+  const memory::dims w_dims = image ? memory::dims{out, in[1], in[2], in[3]} : memory::dims{out, r.features};
+  const memory::dims x_dims = image ? memory::dims{in[0], in[1], in[2], in[3]} : memory::dims{r.rows, r.features};
+  const memory::desc x_any(x_dims, q.src_type, image ? Tag::any : Tag::ab);
+  const memory::desc y2_md({r.rows, out}, Dt::f32, Tag::ab);
+  const memory::desc w_any(w_dims, Dt::s8, Tag::any);
+  const memory::desc b_md = op.bias ? memory::desc({out}, Dt::f32, Tag::a) : memory::desc();
+  const auto prop = dnnl::prop_kind::forward_inference;
+  set_scales(q, std::vector<float>(static_cast<size_t>(out), 1.f));
+  dnnl::inner_product_forward::primitive_desc probe({prop, x_any, w_any, b_md, y2_md}, q.attr, e);
+
+  std::vector<float> w_scales;
+  const memory w = quantized_weights(net, i, w_dims, probe.weights_desc(), static_cast<float>(r.features), w_scales);
+  set_scales(q, w_scales);
+  dnnl::inner_product_forward::primitive_desc pd({prop, x_any, probe.weights_desc(), b_md, y2_md}, q.attr, e);
+  memory xq = quantized_input(net, i, pd.src_desc(), q.input_scale, x_dims);
+  memory y(plain_desc(op.out, Dt::f32), e);
+  net.set_output(i, y);
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, xq}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, view(y, {r.rows, out}, e)}};
+  if (op.bias) args[DNNL_ARG_BIAS] = quantized_bias(net, i, out, q.out_scales);
+  net.add(i, "fwd", dnnl::inner_product_forward(pd), pd, args);
+}
+
+void build_conv_int8(Net& net, int i) {
+  const Op& op = net.graph().op(i);
+  const dnnl::engine& e = net.engine();
+  Int8Op q = prepare(net, i);
+  const Dims& in = net.graph().dims_of(op.inputs.at(0));
+  const int64_t g = op.groups, o = op.out[1], k = op.kernel;
+  const memory::dims w_dims = g == 1 ? memory::dims{o, in[1], k, k} : memory::dims{g, o / g, in[1] / g, k, k};
+  const memory::dims strides{op.stride, op.stride}, pad_l{op.pad, op.pad},
+      pad_r{pad_right(in[2], op.out[2], k, op.stride, op.pad), pad_right(in[3], op.out[3], k, op.stride, op.pad)};
+  const memory::dims x_dims{in[0], in[1], in[2], in[3]};
+  const memory::desc x_any(x_dims, q.src_type, Tag::any);
+  const memory::desc y_any({op.out[0], op.out[1], op.out[2], op.out[3]}, Dt::f32, Tag::any);
+  const memory::desc w_any(w_dims, Dt::s8, Tag::any);
+  const memory::desc b_md = op.bias ? memory::desc({o}, Dt::f32, Tag::a) : memory::desc();
+  const auto prop = dnnl::prop_kind::forward_inference;
+  const auto alg = dnnl::algorithm::convolution_direct;
+  set_scales(q, std::vector<float>(static_cast<size_t>(o), 1.f));
+  dnnl::convolution_forward::primitive_desc probe({prop, alg, x_any, w_any, b_md, y_any, strides, pad_l, pad_r}, q.attr, e);
+
+  std::vector<float> w_scales;
+  const memory w = quantized_weights(net, i, w_dims, probe.weights_desc(), static_cast<float>(in[1] / g * k * k), w_scales);
+  set_scales(q, w_scales);
+  dnnl::convolution_forward::primitive_desc pd(
+      {prop, alg, x_any, probe.weights_desc(), b_md, y_any, strides, pad_l, pad_r}, q.attr, e);
+  memory xq = quantized_input(net, i, pd.src_desc(), q.input_scale, x_dims);
+  memory y(pd.dst_desc(), e);
+  net.set_output(i, y);
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, xq}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}};
+  if (op.bias) args[DNNL_ARG_BIAS] = quantized_bias(net, i, o, q.out_scales);
+  net.add(i, "fwd", dnnl::convolution_forward(pd), pd, args);
+}
+
+}  // namespace paradnn::cpu
+
+namespace paradnn::cpu {
+
+std::optional<std::string> int8_unsupported_reason(const Graph& g, const Op& op, Mode m) {
+  if (m == Mode::train) return "int8 is implemented for inference only (training in int8: see issue 11 item 5)";
+  switch (op.kind) {
+    case OpKind::dense:
+    case OpKind::conv:
+      if (op.shares_params_with >= 0) return op.name + ": int8 with tied parameters is not implemented";
+      return std::nullopt;
+    case OpKind::relu:
+      if (g.op(op.inputs.at(0)).dtype == DType::int8) return std::nullopt;
+      break;
+    case OpKind::rnn:
+      return op.name + ": int8 " + std::string(to_string(op.cell)) +
+             " cells are not implemented on the CPU backend (oneDNN 2.6 has u8 LSTM inference through "
+             "set_rnn_data_qparams/set_rnn_weights_qparams; not wired up yet); keep rnn layers in f32 with precision.keep_f32";
+    default: break;
+  }
+  return std::string(to_string(op.kind)) + " (op " + op.name +
+         ") has no int8 implementation: int8 applies to dense and conv layers, other ops run in f32 "
+         "(the precision policy sets them; apply_precision)";
+}
+
+}  // namespace paradnn::cpu

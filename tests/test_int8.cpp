@@ -1,0 +1,257 @@
+// int8 inference (issue 11): rounding, calibration thresholds, int8 dense/conv against an
+// exact integer reference, fidelity, the precision policy and its config errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "models/catalog.hpp"
+#include "paradnn/config.hpp"
+#include "paradnn/error.hpp"
+#include "paradnn/graph_builder.hpp"
+#include "paradnn/grid.hpp"
+#include "paradnn/quantization.hpp"
+#include "platforms/cpu/calibration.hpp"
+#include "platforms/cpu/cpu_platform.hpp"
+#include "platforms/cpu/onednn_backend.hpp"
+
+using namespace paradnn;
+
+namespace {
+
+bool have_vnni() { return cpu::cpu_features().vnni; }
+
+std::vector<float> integers(size_t n, int lo, int hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> u(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(u(rng));
+  return v;
+}
+
+// Integer weights whose every output channel reaches +-127: per-channel scale exactly 1.
+std::vector<float> unit_scale_weights(int64_t out, int64_t per, uint64_t seed) {
+  std::vector<float> w = integers(static_cast<size_t>(out * per), -127, 127, seed);
+  for (int64_t c = 0; c < out; ++c) w[static_cast<size_t>(c * per)] = (c % 2) ? -127.f : 127.f;
+  return w;
+}
+
+Point fc_point(int64_t layers, int64_t nodes, int64_t input, int64_t output, int64_t batch) {
+  Point p;
+  p.family = "fc";
+  p.mode = Mode::infer;
+  p.dtype = DType::int8;
+  p.batch = batch;
+  p.hp = {{"layers", layers}, {"nodes", nodes}, {"input", input}, {"output", output}, {"branches", int64_t{1}}};
+  return p;
+}
+
+Config parse(const std::string& yaml) { return parse_config(yaml, "test.yaml", models::catalog()); }
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Int8, QuantizeDequantizeRoundTrip) {
+  const float scale = 1.0f / 127;
+  for (float x = -1.f; x <= 1.f; x += 0.001f) {
+    EXPECT_NEAR(dequantize(quantize_s8(x, scale), scale), x, scale / 2 + 1e-6f);
+    if (x >= 0) {
+      EXPECT_NEAR(dequantize(quantize_u8(x, scale / 2), scale / 2), x, scale / 4 + 1e-6f);
+    }
+  }
+  EXPECT_EQ(quantize_s8(5.f, scale), 127);    // saturates
+  EXPECT_EQ(quantize_s8(-5.f, scale), -127);  // symmetric: never -128
+  EXPECT_EQ(quantize_u8(-0.3f, scale), 0);
+  EXPECT_EQ(quantize_u8(9.f, scale), 255);
+  EXPECT_EQ(quantize_s8(1.5f, 1.f), 2);       // half away from zero
+  EXPECT_EQ(quantize_s8(-1.5f, 1.f), -2);
+  const std::vector<float> w = {0.5f, -1.f, 0.25f, 0.f, 0.f, 0.f};
+  const std::vector<float> s = weight_scales(w, 2);
+  EXPECT_FLOAT_EQ(s[0], 1.f / 127);
+  EXPECT_FLOAT_EQ(s[1], 1.f);  // an all-zero channel
+}
+
+TEST(Int8, CalibrationThresholdsOnKnownHistograms) {
+  // Mass in the first 128 of 2048 bins, unequal: only the 128-bin clip reproduces it exactly.
+  Histogram h(2048.0);
+  for (size_t k = 0; k < 128; ++k) h.counts[k] = 1000.0 - 7.0 * static_cast<double>(k);
+  EXPECT_DOUBLE_EQ(threshold_kl(h, 128), 128.5);
+  EXPECT_DOUBLE_EQ(threshold_max(h), 2048.0);
+  // Uniform over the whole range: nothing to clip.
+  Histogram u(1.0);
+  for (double& c : u.counts) c = 10;
+  EXPECT_NEAR(threshold_kl(u, 128), 1.0, 1.0 / 2048);
+  EXPECT_NEAR(threshold_percentile(u, 50), 0.5, 1.0 / 2048);
+  // A Gaussian with a few far outliers: KL and the percentile clip them, max does not.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> n(0.f, 1.f);
+  std::vector<float> x(200000);
+  for (float& v : x) v = n(rng);
+  x[0] = 40.f;
+  x[1] = -40.f;
+  Histogram g(40.0);
+  g.add(x.data(), x.size());
+  const double kl = threshold_kl(g, 128);
+  EXPECT_GT(kl, 2.0);
+  EXPECT_LT(kl, 8.0);
+  EXPECT_NEAR(threshold_percentile(g, 99.99), 3.9, 0.4);
+  EXPECT_DOUBLE_EQ(threshold_max(g), 40.0);
+}
+
+TEST(Int8, DenseMatchesIntegerReference) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU: int8 is skipped, not emulated";
+  for (bool after_relu : {false, true}) {  // s8 input, then u8 input behind a ReLU
+    const int64_t n = 4, k = 32, out = 16;
+    GraphBuilder b("fc", "t", n, DType::int8, Optimizer::sgd);
+    int x = b.input({n, k});
+    if (after_relu) x = b.relu(x, "r");
+    const int y = b.dense(x, out, "fc");
+    Graph g = b.finish();
+    apply_precision(g, {true});
+    g.ops[static_cast<size_t>(y)].quant.input_scale = 1.f;
+    const std::vector<float> w = unit_scale_weights(out, k, 1), bias = integers(out, -50, 50, 2);
+    const std::vector<float> in = integers(static_cast<size_t>(n * k), -60, 60, 3);
+    cpu::InferenceModel m(g, Mode::infer, {{"fc.weight", w}, {"fc.bias", bias}});
+    m.feed(0, in);
+    m.run();
+    const std::vector<float> got = m.tensor(y);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < out; ++c) {
+        double acc = bias[static_cast<size_t>(c)];
+        for (int64_t j = 0; j < k; ++j) {
+          const float v = in[static_cast<size_t>(r * k + j)];
+          acc += static_cast<double>(after_relu ? std::max(v, 0.f) : v) * w[static_cast<size_t>(c * k + j)];
+        }
+        ASSERT_EQ(got[static_cast<size_t>(r * out + c)], static_cast<float>(acc)) << "row " << r << " col " << c;
+      }
+  }
+}
+
+TEST(Int8, ConvMatchesIntegerReference) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU: int8 is skipped, not emulated";
+  const int64_t n = 2, c = 8, h = 7, o = 16, kk = 3;
+  GraphBuilder b("cnn", "t", n, DType::int8, Optimizer::sgd);
+  const int x = b.input({n, c, h, h});
+  const int y = b.conv_bias(x, o, kk, 2, 1, "conv");
+  Graph g = b.finish();
+  apply_precision(g, {true});
+  g.ops[static_cast<size_t>(y)].quant.input_scale = 0.5f;  // inputs are multiples of 0.5
+  const std::vector<float> w = unit_scale_weights(o, c * kk * kk, 4), bias = integers(o, -9, 9, 5);
+  std::vector<float> in = integers(static_cast<size_t>(n * c * h * h), -100, 100, 6);
+  for (float& v : in) v *= 0.5f;
+  cpu::InferenceModel m(g, Mode::infer, {{"conv.weight", w}, {"conv.bias", bias}});
+  m.feed(0, in);
+  m.run();
+  const std::vector<float> got = m.tensor(y);
+  const int64_t oh = g.op(y).out[2];
+  for (int64_t b0 = 0; b0 < n; ++b0)
+    for (int64_t oc = 0; oc < o; ++oc)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < oh; ++j) {
+          double acc = bias[static_cast<size_t>(oc)];
+          for (int64_t ic = 0; ic < c; ++ic)
+            for (int64_t ki = 0; ki < kk; ++ki)
+              for (int64_t kj = 0; kj < kk; ++kj) {
+                const int64_t yi = i * 2 - 1 + ki, xj = j * 2 - 1 + kj;
+                if (yi < 0 || yi >= h || xj < 0 || xj >= h) continue;
+                acc += static_cast<double>(in[static_cast<size_t>(((b0 * c + ic) * h + yi) * h + xj)]) *
+                       w[static_cast<size_t>(((oc * c + ic) * kk + ki) * kk + kj)];
+              }
+          ASSERT_EQ(got[static_cast<size_t>(((b0 * o + oc) * oh + i) * oh + j)], static_cast<float>(acc));
+        }
+}
+
+TEST(Int8, FidelityAccumulator) {
+  FidelityAccumulator a;
+  a.add({1, 2, 3, 3, 2, 1}, {1, 2, 3.5f, 1, 2, 3}, 3);
+  EXPECT_EQ(a.rows(), 2);
+  EXPECT_DOUBLE_EQ(a.top1_agreement(), 0.5);
+  EXPECT_NEAR(a.relative_l2(), std::sqrt((0.25 + 4 + 4) / 28.0), 1e-12);
+  EXPECT_THROW(a.add({1, 2}, {1, 2, 3}, 1), std::invalid_argument);
+}
+
+TEST(Int8, CalibratedFcKeepsFidelity) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU";
+  const Point p = fc_point(3, 256, 128, 10, 64);
+  for (const CalibrationMethod method : {CalibrationMethod::max, CalibrationMethod::percentile, CalibrationMethod::kl}) {
+    Graph g = build_graph(p, models::catalog());
+    apply_precision(g, int8_layers(g, PrecisionPolicy{}));
+    CalibrationOptions o;
+    o.method = method;
+    o.batches = 2;
+    cpu::calibrate(g, o);
+    for (int i : quantizable_layers(g)) EXPECT_GT(g.op(i).quant.input_scale, 0.f);
+    const cpu::Fidelity f = cpu::measure_fidelity(g, o);
+    EXPECT_EQ(f.rows, 64 * o.eval_batches);
+    EXPECT_GT(f.top1_agreement, 0.8) << to_string(method);
+    EXPECT_LT(f.logits_rel_l2, 0.1) << to_string(method);
+    EXPECT_GT(f.logits_rel_l2, 0.0) << "int8 identical to f32: the int8 path did not run";
+  }
+}
+
+TEST(Int8, PolicyPicksLayers) {
+  const Point p = fc_point(3, 64, 32, 10, 8);
+  Graph g = build_graph(p, models::catalog());
+  const Config c = parse("precision: {default: int8, keep_f32: [first, last]}\nfamily: fc\nfixed: {batch: 8}\n");
+  EXPECT_EQ(int8_layers(g, c.quant.policy), (std::vector<bool>{false, true, true, false}));
+  apply_precision(g, int8_layers(g, c.quant.policy));
+  EXPECT_EQ(describe_precision(g), "int8 2/4; f32: fc1 classifier");
+  const std::vector<int> q = quantizable_layers(g);
+  EXPECT_EQ(g.op(q[1]).dtype, DType::int8);
+  EXPECT_EQ(g.op(q[1] + 1).dtype, DType::int8);  // its ReLU, fused
+  EXPECT_EQ(g.op(q[0]).dtype, DType::f32);
+  EXPECT_EQ(g.op(0).dtype, DType::f32);  // data
+  const Config c2 = parse("precision: {default: f32, int8: [1, -2, fc2]}\nfamily: fc\nfixed: {batch: 8}\n");
+  EXPECT_EQ(int8_layers(g, c2.quant.policy), (std::vector<bool>{false, true, true, false}));
+  const Config c3 = parse("calibration: {method: percentile, percentile: 99.9, batches: 3}\nfamily: fc\nfixed: {batch: 8}\n");
+  EXPECT_EQ(c3.quant.calibration.describe(), "percentile99.9/3");
+}
+
+TEST(Int8, PolicyErrorsNameFileAndLine) {
+  const std::string tail = "family: fc\nfixed: {batch: 8}\n";
+  EXPECT_NE(error_of([&] { parse("name: x\nprecision: {default: int9}\n" + tail); }).find("test.yaml:2:"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse("precision:\n  default: int8\n  keep: [first]\n" + tail); }).find("test.yaml:3:"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { parse("precision: {default: int8, int8: [first]}\n" + tail); }).find("keep_f32"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { parse("calibration: {method: entropy}\n" + tail); }).find("test.yaml:1:"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse("calibration: {batches: 0}\n" + tail); }).find("must be >= 1"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse("calibration: {percentile: 120}\n" + tail); }).find("(0, 100]"), std::string::npos);
+  // Selectors are checked against each model: the error points at the selector's line.
+  const Config c = parse("precision:\n  default: int8\n  keep_f32: [first, 9]\n" + tail);
+  const Point p = fc_point(2, 16, 8, 4, 8);
+  const Graph g = build_graph(p, models::catalog());
+  const std::string e = error_of([&] { int8_layers(g, c.quant.policy); });
+  EXPECT_NE(e.find("test.yaml:3:"), std::string::npos) << e;
+  EXPECT_NE(e.find("out of range"), std::string::npos) << e;
+  const Config named = parse("precision: {default: int8, keep_f32: [conv9]}\n" + tail);
+  EXPECT_NE(error_of([&] { int8_layers(g, named.quant.policy); }).find("no layer named 'conv9'"), std::string::npos);
+}
+
+TEST(Int8, BackendSaysWhatItCannotRun) {
+  auto backend = cpu::make_cpu_backend();
+  Point p;
+  p.family = "rnn";
+  p.mode = Mode::infer;
+  p.dtype = DType::int8;
+  p.batch = 4;
+  p.hp = {{"cell", std::string("lstm")}, {"layers", int64_t{1}}, {"embed", int64_t{16}}, {"seq_len", int64_t{3}},
+          {"vocab", int64_t{50}}};
+  Graph g = build_graph(p, models::catalog());
+  apply_precision(g, int8_layers(g, PrecisionPolicy{}));
+  const auto why = backend->cannot_run(g, Mode::infer);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find(have_vnni() ? "lstm" : "VNNI"), std::string::npos) << *why;
+  Graph unapplied = build_graph(p, models::catalog());  // every op int8: the embedding has no int8 path
+  EXPECT_TRUE(backend->cannot_run(unapplied, Mode::infer).has_value());
+  const auto train = backend->cannot_run(g, Mode::train);
+  ASSERT_TRUE(train.has_value());
+}
