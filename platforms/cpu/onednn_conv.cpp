@@ -48,32 +48,29 @@ void build_conv(Net& net, int i) {
   memory dy = net.grad(i);
   add_post_backward(net, i, y, dy);
   if (net.needs_input_grad(i, 0)) {
-    auto bd = [&]() -> convolution_backward_data::primitive_desc {
-      try {  // the forward layouts, where the library allows: no reorders
-        return {{alg, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd};
-      } catch (const dnnl::error&) {
-        return {{alg, pd.src_desc(), w_any, y_any, geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd};
-      }
-    }();
+    using Bd = convolution_backward_data::primitive_desc;
+    auto bd = optimized_or<Bd>(
+        [&]() -> Bd { return {{alg, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd}; },
+        [&]() -> Bd { return {{alg, x_any, w_any, y_any, geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd}; });
     memory wd = wb.compute;
     if (bd.weights_desc() != wb.compute.get_desc()) {
       wd = memory(bd.weights_desc(), e);
       net.add_reorder(i, true, op.name + ".weight", wb.compute, wd);
     }
     memory dyd = net.grad_as(i, bd.diff_dst_desc());
-    Sink s = net.sink(i, 0, pd.src_desc());
+    Sink s = net.sink(i, 0, bd.diff_src_desc());
     net.add(i, "bwd", convolution_backward_data(bd), bd, {{DNNL_ARG_DIFF_DST, dyd}, {DNNL_ARG_WEIGHTS, wd}, {DNNL_ARG_DIFF_SRC, s.mem}});
     net.close(i, s);
   }
-  auto wd = [&]() -> convolution_backward_weights::primitive_desc {
-    try {  // gradient in the weights' layout, so the f32 master is the weights themselves
-      if (t == Dt::f32)
-        return {{alg, pd.src_desc(), pd.weights_desc(), b_md, pd.dst_desc(), geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd};
-    } catch (const dnnl::error&) {
-    }
-    return {{alg, pd.src_desc(), memory::desc(w_dims, Dt::f32, Tag::any), b_md, y_any, geo.strides, geo.pad_l, geo.pad_r},
-            make_attr(), e, pd};
-  }();
+  // The gradient in the weights' own layout (f32), so the f32 master is the weights themselves.
+  using Wd = convolution_backward_weights::primitive_desc;
+  const memory::desc dw_any(w_dims, Dt::f32, Tag::any);
+  auto wd = optimized_or<Wd>(
+      [&]() -> Wd {
+        const memory::desc dw = t == Dt::f32 ? pd.weights_desc() : dw_any;
+        return {{alg, pd.src_desc(), dw, b_md, pd.dst_desc(), geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd};
+      },
+      [&]() -> Wd { return {{alg, pd.src_desc(), dw_any, b_md, y_any, geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd}; });
   add_weight_gradients(net, i, wb, convolution_backward_weights(wd), wd, x, net.grad_as(i, wd.diff_dst_desc()));
 }
 

@@ -20,12 +20,10 @@ inner_product_backward_weights::primitive_desc weights_grad_pd(const memory::des
                                                                const memory::desc& bias, const memory::desc& dst,
                                                                const dnnl::engine& e,
                                                                const inner_product_forward::primitive_desc& hint) {
-  const memory::desc same(w.dims(), Dt::f32, Tag::any);
-  try {
-    if (w.data_type() == Dt::f32) return {{src, w, bias, dst}, make_attr(), e, hint};
-  } catch (const dnnl::error&) {
-  }
-  return {{src, same, bias, dst}, make_attr(), e, hint};
+  using Wd = inner_product_backward_weights::primitive_desc;
+  const memory::desc any(w.dims(), Dt::f32, Tag::any);
+  return optimized_or<Wd>([&]() -> Wd { return {{src, w.data_type() == Dt::f32 ? w : any, bias, dst}, make_attr(), e, hint}; },
+                          [&]() -> Wd { return {{src, any, bias, dst}, make_attr(), e, hint}; });
 }
 
 }  // namespace
@@ -65,13 +63,9 @@ void build_dense(Net& net, int i) {
   add_post_backward(net, i, y2, dy2);
   if (net.needs_input_grad(i, 0)) {
     // Backward data in the forward weights' layout where the library allows it.
-    auto bd = [&]() -> inner_product_backward_data::primitive_desc {
-      try {
-        return {{pd.src_desc(), pd.weights_desc(), y2_md}, make_attr(), e, pd};
-      } catch (const dnnl::error&) {
-        return {{pd.src_desc(), w_any, y2_md}, make_attr(), e, pd};
-      }
-    }();
+    using Bd = inner_product_backward_data::primitive_desc;
+    auto bd = optimized_or<Bd>([&]() -> Bd { return {{pd.src_desc(), pd.weights_desc(), y2_md}, make_attr(), e, pd}; },
+                               [&]() -> Bd { return {{pd.src_desc(), w_any, y2_md}, make_attr(), e, pd}; });
     memory wd = wb.compute;
     if (bd.weights_desc() != wb.compute.get_desc()) {  // the library wants another layout backward
       wd = memory(bd.weights_desc(), e);

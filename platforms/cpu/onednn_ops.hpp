@@ -68,6 +68,20 @@ memory weight_as(Net& net, int i, const Weight& w, const memory::desc& want, con
 memory weight_grad_sink(Net& net, int i, const Weight& w, const memory::desc& diff);
 void close_weight_grad(Net& net, int i, const Weight& w, const memory& sink, const std::string& what);
 
+// A primitive descriptor in the layouts we would like (`preferred`: those of the forward
+// pass, so no reorders), unless only oneDNN's reference kernel implements them: reference
+// kernels accept any layout, and one would silently run ~100x slower than the layouts the
+// library picks itself (`fallback`, with format `any`), plus a visible reorder.
+template <class Pd, class Preferred, class Fallback>
+Pd optimized_or(Preferred preferred, Fallback fallback) {
+  try {
+    Pd pd = preferred();
+    if (std::string(pd.impl_info_str()).rfind("ref", 0) != 0) return pd;
+  } catch (const dnnl::error&) {
+  }
+  return fallback();
+}
+
 // Padding on the right/bottom that makes a window op produce `out` from `in`.
 int64_t pad_right(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad_left);
 // A view of a plain memory with other dims (same bytes).
