@@ -82,6 +82,17 @@ TEST(CpuBackend, FusionChangesNoOutputOrGradient) {
   }
 }
 
+TEST(CpuBackend, NoReferenceKernelsInFcAndCnnSteps) {
+  // oneDNN's reference kernels accept any layout and run orders of magnitude slower: a
+  // layout request that lands on one must fall back to the library's own choice.
+  for (const char* family : {"fc", "cnn"})
+    for (Mode m : {Mode::train, Mode::infer}) {
+      cpu::CpuExecutable ex(small_model(family, "sgd"), m);
+      for (const OpTime& t : ex.profile(1))
+        EXPECT_EQ(t.impl.find("ref:"), std::string::npos) << family << " " << to_string(m) << " " << t.name << ": " << t.impl;
+    }
+}
+
 TEST(CpuBackend, InferenceHasNoLossAndTrainingHasOne) {
   const Graph g = small_model("cnn", "sgd");
   cpu::CpuExecutable infer(g, Mode::infer), train(g, Mode::train);
