@@ -170,5 +170,16 @@ TEST(CpuOps, Bf16MatchesReferenceLoosely) {
   check_step(b.finish(), pre, 3e-2, 6e-2);
 }
 
+TEST(CpuOps, Bf16LstmTrainsAndInfers) {
+  if (const std::string why = cpu::dtype_unsupported_reason(DType::bf16, cpu::cpu_features()); !why.empty())
+    GTEST_SKIP() << why;
+  GraphBuilder b = builder(DType::bf16);
+  const int pre = b.dense(b.input({3, 2, 16}), 16, "pre");
+  b.softmax_xent(b.dense(b.rnn(pre, RnnCell::lstm, 2, 16, "rnn"), 5, "head"));
+  const Graph g = b.finish();
+  cpu::CpuExecutable(g, Mode::infer).step();
+  check_step(g, pre, 3e-2, 6e-2);
+}
+
 }  // namespace
 }  // namespace paradnn

@@ -14,6 +14,8 @@ namespace {
 struct RnnDescs {
   memory::desc src, w_layer, w_iter, bias, dst;  // weights `any`
   memory::desc state, cell_state;                // [L, 1, N, H] initial and final states
+  memory::desc diff_state;                       // their gradients
+  memory::desc diff_src, diff_dst;               // oneDNN wants every gradient in f32, also for bf16 cells
 };
 
 struct RnnPds {
@@ -24,7 +26,7 @@ struct RnnPds {
 RnnPds make_pds(RnnCell cell, bool training, const RnnDescs& d, const dnnl::engine& e) {
   const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const auto dir = dnnl::rnn_direction::unidirectional_left2right;
-  const memory::desc &st = d.state, &cst = d.cell_state;
+  const memory::desc &st = d.state, &cst = d.cell_state, &dst_ = d.diff_state;
   const dnnl::primitive_attr attr = make_attr();
   const memory::desc w_l(d.w_layer.dims(), Dt::f32, Tag::any), w_i(d.w_iter.dims(), Dt::f32, Tag::any);
   RnnPds p;
@@ -36,7 +38,7 @@ RnnPds make_pds(RnnCell cell, bool training, const RnnDescs& d, const dnnl::engi
       p.fwd_pd = f;
       if (!training) break;
       dnnl::vanilla_rnn_backward::primitive_desc b({dnnl::prop_kind::backward, act, dir, d.src, st, d.w_layer, d.w_iter, d.bias,
-                                                    d.dst, st, d.src, st, w_l, w_i, d.bias, d.dst, st},
+                                                    d.dst, st, d.diff_src, dst_, w_l, w_i, d.bias, d.diff_dst, dst_},
                                                    attr, e, f);
       p.bwd = dnnl::vanilla_rnn_backward(b);
       p.bwd_pd = b;
@@ -48,7 +50,7 @@ RnnPds make_pds(RnnCell cell, bool training, const RnnDescs& d, const dnnl::engi
       p.fwd_pd = f;
       if (!training) break;
       dnnl::lstm_backward::primitive_desc b({dnnl::prop_kind::backward, dir, d.src, st, cst, d.w_layer, d.w_iter, d.bias, d.dst,
-                                             st, cst, d.src, st, cst, w_l, w_i, d.bias, d.dst, st, cst},
+                                             st, cst, d.diff_src, dst_, cst, w_l, w_i, d.bias, d.diff_dst, dst_, cst},
                                             attr, e, f);
       p.bwd = dnnl::lstm_backward(b);
       p.bwd_pd = b;
@@ -60,7 +62,7 @@ RnnPds make_pds(RnnCell cell, bool training, const RnnDescs& d, const dnnl::engi
       p.fwd_pd = f;
       if (!training) break;
       dnnl::gru_backward::primitive_desc b({dnnl::prop_kind::backward, dir, d.src, st, d.w_layer, d.w_iter, d.bias, d.dst, st,
-                                            d.src, st, w_l, w_i, d.bias, d.dst, st},
+                                            d.diff_src, dst_, w_l, w_i, d.bias, d.diff_dst, dst_},
                                            attr, e, f);
       p.bwd = dnnl::gru_backward(b);
       p.bwd_pd = b;
@@ -81,8 +83,10 @@ void build_rnn(Net& net, int i) {
   if (layers > 1 && c != h) throw std::invalid_argument(op.name + ": stacked layers need input size == hidden size");
   RnnDescs d{memory::desc({steps, batch, c}, t, Tag::tnc), memory::desc({layers, 1, c, g, h}, t, Tag::any),
              memory::desc({layers, 1, h, g, h}, t, Tag::any), memory::desc({layers, 1, g, h}, Dt::f32, Tag::ldgo),
-             memory::desc({steps, batch, h}, t, Tag::tnc), memory::desc({layers, 1, batch, h}, Dt::f32, Tag::ldnc),
-             op.cell == RnnCell::lstm ? memory::desc({layers, 1, batch, h}, Dt::f32, Tag::ldnc) : memory::desc()};
+             memory::desc({steps, batch, h}, t, Tag::tnc), memory::desc({layers, 1, batch, h}, t, Tag::ldnc),
+             op.cell == RnnCell::lstm ? memory::desc({layers, 1, batch, h}, Dt::f32, Tag::ldnc) : memory::desc(),
+             memory::desc({layers, 1, batch, h}, Dt::f32, Tag::ldnc), memory::desc({steps, batch, c}, Dt::f32, Tag::tnc),
+             memory::desc({steps, batch, h}, Dt::f32, Tag::tnc)};
   const bool training = net.training();
   RnnPds p = make_pds(op.cell, training, d, e);
 
@@ -149,7 +153,7 @@ void build_rnn(Net& net, int i) {
       {DNNL_ARG_BIAS, b.w},             {DNNL_ARG_DST_LAYER, y},               {DNNL_ARG_WORKSPACE, ws},
       {DNNL_ARG_DIFF_DST_LAYER, dy},    {DNNL_ARG_DIFF_SRC_LAYER, s.mem},      {DNNL_ARG_DIFF_WEIGHTS_LAYER, wl.grad},
       {DNNL_ARG_DIFF_WEIGHTS_ITER, wi.grad}, {DNNL_ARG_DIFF_BIAS, b.grad},     {DNNL_ARG_SRC_ITER, h0},
-      {DNNL_ARG_DST_ITER, h_end},       {DNNL_ARG_DIFF_DST_ITER, zeros(d.state)}, {DNNL_ARG_DIFF_SRC_ITER, zeros(d.state)}};
+      {DNNL_ARG_DST_ITER, h_end},       {DNNL_ARG_DIFF_DST_ITER, zeros(d.diff_state)}, {DNNL_ARG_DIFF_SRC_ITER, zeros(d.diff_state)}};
   if (op.cell == RnnCell::lstm) {
     bargs[DNNL_ARG_SRC_ITER_C] = c0, bargs[DNNL_ARG_DST_ITER_C] = c_end;
     bargs[DNNL_ARG_DIFF_DST_ITER_C] = zeros(d.cell_state), bargs[DNNL_ARG_DIFF_SRC_ITER_C] = zeros(d.cell_state);
