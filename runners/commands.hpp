@@ -15,6 +15,7 @@ void add_roofline(CLI::App& app);
 void add_compare(CLI::App& app);
 void add_report(CLI::App& app);
 void add_scale(CLI::App& app);
+void add_lowp(CLI::App& app);
 void add_model_error(CLI::App& app);
 void add_quantize_search(CLI::App& app);
 

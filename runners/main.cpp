@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   paradnn::cli::add_compare(app);
   paradnn::cli::add_report(app);
   paradnn::cli::add_scale(app);
+  paradnn::cli::add_lowp(app);
   paradnn::cli::add_model_error(app);
   paradnn::cli::add_quantize_search(app);
   try {
