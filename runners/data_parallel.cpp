@@ -63,11 +63,15 @@ double percentile(std::vector<double> v, double q) {
 // n calls (n agreed from the slowest rank's warm-up), each repetition's mean per call taken
 // from the slowest rank.
 Measurement timed_loop(const std::function<void()>& fn, const RunOptions& run, MPI_Comm comm) {
+  // Every count here is agreed across ranks: a collective called a different number of
+  // times on different ranks would pair with the wrong partner or hang.
   auto t0 = std::chrono::steady_clock::now();
   fn();
-  int warm = 1;
-  while (seconds_since(t0) < run.warmup_s && warm < 1000) fn(), ++warm;
-  const double per_call = max_over(comm, seconds_since(t0) / warm);
+  const double first = max_over(comm, seconds_since(t0));
+  const long long warm = std::clamp<long long>(static_cast<long long>(std::ceil(run.warmup_s / first)), 1, 1000);
+  t0 = std::chrono::steady_clock::now();
+  for (long long i = 0; i < warm; ++i) fn();
+  const double per_call = max_over(comm, seconds_since(t0) / static_cast<double>(warm));
   const long long n = std::clamp<long long>(static_cast<long long>(std::ceil(run.min_time_s / per_call)), 1, 100000);
   Measurement m;
   m.iterations = n;
