@@ -91,6 +91,7 @@ TEST(RealModels, ParameterCountsMatchPublishedFigures) {
   EXPECT_EQ(densenet121(1, 224, DType::f32).param_count(), 7'978'856);
   EXPECT_EQ(mobilenet_v1(1, 224, DType::f32).param_count(), 4'231'976);
   EXPECT_EQ(squeezenet11(1, 224, DType::f32).param_count(), 1'235'496);
+  EXPECT_EQ(vgg_a(1, 224, DType::f32).param_count(), 132'863'336);  // torchvision vgg11
 }
 
 // Transformer base, counted from the architecture (transformer.cpp): the shared table

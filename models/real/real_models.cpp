@@ -9,7 +9,7 @@
 namespace paradnn::models {
 
 const std::vector<std::string>& real_model_names() {
-  static const std::vector<std::string> n{"resnet50", "densenet121", "mobilenet", "squeezenet", "retinanet", "transformer"};
+  static const std::vector<std::string> n{"resnet50", "densenet121", "mobilenet", "squeezenet", "retinanet", "transformer", "vgg_a"};
   return n;
 }
 
@@ -32,6 +32,7 @@ Graph build_real(const Point& p) {
   if (m == "mobilenet") return mobilenet_v1(p.batch, image, p.dtype, p.optimizer);
   if (m == "squeezenet") return squeezenet11(p.batch, image, p.dtype, p.optimizer);
   if (m == "retinanet") return retinanet(p.batch, image, p.dtype, p.optimizer);
+  if (m == "vgg_a") return vgg_a(p.batch, image, p.dtype, p.optimizer);
   throw std::invalid_argument("unknown real model '" + m + "'");
 }
 

@@ -27,6 +27,8 @@ Graph retinanet(int64_t batch, int64_t image, DType dtype, Optimizer opt = Optim
 // Transformer base: 6+6 layers, d_model 512, 8 heads, feed-forward 2048, 32000 shared
 // vocabulary tied with the output projection; source and target sequences of 128.
 Graph transformer(int64_t batch, DType dtype, Optimizer opt = Optimizer::sgd);
+// VGG-A (VGG-11), the multinode SGD studies' model; not one of ParaDnn's six.
+Graph vgg_a(int64_t batch, int64_t image, DType dtype, Optimizer opt = Optimizer::sgd);
 
 inline constexpr int64_t kRetinaNetClasses = 80;
 inline constexpr int64_t kRetinaNetAnchors = 9;
