@@ -128,7 +128,16 @@ StepTotals Graph::totals(Mode m) const {
 MemoryEstimate Graph::memory(Mode m) const {
   MemoryEstimate e;
   double peak_pair = 0;  // inference keeps only an op's input and output alive
+  // A ReLU whose producer feeds only it runs as the producer's post-op, in place: it holds
+  // no buffer of its own.
+  std::vector<int> consumers(ops.size(), 0);
+  for (const Op& o : ops)
+    for (int i : o.inputs) ++consumers[static_cast<size_t>(i)];
+  double outputs = 0;
   for (const Op& o : ops) {
+    const bool in_place = o.kind == OpKind::relu && consumers[static_cast<size_t>(o.inputs.at(0))] == 1;
+    const bool view = o.kind == OpKind::input || o.kind == OpKind::token_input || o.kind == OpKind::reshape;
+    if (!in_place && !view) outputs += o.cost.output_bytes;
     e.weights += o.cost.weight_bytes;
     e.workspace = std::max(e.workspace, o.cost.workspace_bytes);
     if (m == Mode::train) {
@@ -142,6 +151,7 @@ MemoryEstimate Graph::memory(Mode m) const {
     }
   }
   if (m == Mode::infer) e.activations = peak_pair;
+  e.held_buffers = m == Mode::train ? outputs : std::max(0.0, outputs - peak_pair);
   return e;
 }
 

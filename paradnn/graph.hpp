@@ -124,8 +124,12 @@ struct StepTotals {
 };
 
 struct MemoryEstimate {
+  // What a step needs with ideal buffer reuse (what XLA-style planners achieve).
   double weights = 0, gradients = 0, optimizer = 0, activations = 0, workspace = 0;
-  double total() const { return weights + gradients + optimizer + activations + workspace; }
+  // What paradnn's CPU and CUDA runtimes hold on top, as they keep every buffer for the
+  // whole step: each activation's gradient in training, every op's output in inference.
+  double held_buffers = 0;
+  double total() const { return weights + gradients + optimizer + activations + workspace + held_buffers; }
 };
 
 struct Graph {
