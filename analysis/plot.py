@@ -4,7 +4,7 @@
 Usage: plot.py JOBS.json
 
 JOBS.json is a list of jobs: {"kind", "data": [CSV, ...], "output": path without extension,
-"title", "options": {...}}. Kinds: heatmap, sensitivity, speedup, roofline. Each job writes
+"title", "options": {...}}. Kinds: heatmap, sensitivity, speedup, roofline, frontier. Each job writes
 <output>.png and <output>.svg. Needs only Debian's python3 and python3-matplotlib.
 """
 import csv
@@ -183,7 +183,36 @@ def roofline(job):
     save(fig, job["output"])
 
 
-KINDS = {"heatmap": heatmap, "sensitivity": sensitivity, "speedup": speedup, "roofline": roofline}
+def frontier(job):
+    """quantize-search's latency-versus-fidelity frontier: one line per model, each step one
+    more layer in int8; accepted steps filled, the step over budget hollow."""
+    rows = read_rows(job["data"][0])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    budget = None
+    for i, model in enumerate(dict.fromkeys(r["model_name"] for r in rows)):
+        mine = [r for r in rows if r["model_name"] == model]
+        x = [100 * float(r["fidelity_loss"]) for r in mine]
+        y = [float(r["speedup_vs_f32"]) for r in mine]
+        color = f"C{i}"
+        ax.plot(x, y, "-", color=color, alpha=0.5)
+        for r, xi, yi in zip(mine, x, y):
+            accepted = r["accepted"] == "true"
+            ax.plot(xi, yi, "o", color=color, markerfacecolor=color if accepted else "none",
+                    label=model if r is mine[0] else None)
+            ax.annotate(r["step"], (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=7)
+        budget = float(mine[0]["budget"])
+    if budget is not None:
+        ax.axvline(100 * budget, color="black", linestyle="--", linewidth=1)
+        ax.text(100 * budget, ax.get_ylim()[1], " budget", va="top", fontsize=9)
+    ax.set_xlabel("fidelity loss: 1 - top-1 agreement with f32 (%); labels: layers in int8")
+    ax.set_ylabel("speedup over f32 inference")
+    ax.set_title(job.get("title", "int8 layers added from least to most sensitive"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    save(fig, job["output"])
+
+
+KINDS = {"heatmap": heatmap, "sensitivity": sensitivity, "speedup": speedup, "roofline": roofline, "frontier": frontier}
 
 
 def main(argv):

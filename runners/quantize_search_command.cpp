@@ -2,6 +2,7 @@
 // precision within a fidelity budget, and the latency-versus-loss frontier CSV.
 #include <fmt/core.h>
 
+#include "analysis/plot_runner.hpp"
 #include "runners/commands.hpp"
 #include "runners/quantize_search.hpp"
 
@@ -22,6 +23,10 @@ void add_quantize_search(CLI::App& app) {
     std::string path;
     const auto steps = quantize_search(*o, &path);
     fmt::print("{} frontier steps written to {}\n", steps.size(), path);
+    const std::string stem = path.substr(0, path.rfind(".csv"));
+    analysis::PlotJob job{"frontier", {path}, stem, "int8 layers added from least to most sensitive", {}};
+    const auto drawn = analysis::draw_plots({job}, stem + ".plots.json");
+    fmt::print("{}\n", drawn.drawn ? "plot: " + stem + ".png and .svg" : "no plot: " + drawn.message);
   });
 }
 
