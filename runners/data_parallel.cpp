@@ -127,7 +127,9 @@ int mpi_rank() {
   return r;
 }
 
-SweepSummary run_data_parallel(const SweepOptions& o, const DataParallelOptions& dp) {
+namespace {
+
+SweepSummary run_on_every_rank(const SweepOptions& o, const DataParallelOptions& dp) {
   if (dp.scaling != "strong" && dp.scaling != "weak")
     throw InputError("--data-parallel '" + dp.scaling + "': expected strong or weak");
   if (o.backend != "cpu") throw InputError("--data-parallel runs on the cpu backend (GPU all-reduce with NCCL is not built yet)");
@@ -227,6 +229,20 @@ SweepSummary run_data_parallel(const SweepOptions& o, const DataParallelOptions&
   }
   s.wall_s = seconds_since(wall0);
   return s;
+}
+
+}  // namespace
+
+SweepSummary run_data_parallel(const SweepOptions& o, const DataParallelOptions& dp) {
+  start_mpi();
+  try {
+    return run_on_every_rank(o, dp);
+  } catch (const std::exception& e) {
+    // A rank that stops alone leaves the others waiting in a collective forever: end them all.
+    fmt::print(stderr, "paradnn: rank {} of the data-parallel run: {}\n", mpi_rank(), e.what());
+    MPI_Abort(MPI_COMM_WORLD, dynamic_cast<const InputError*>(&e) ? 2 : 1);
+  }
+  return {};
 }
 
 std::vector<AllreduceSample> measure_allreduce(const std::vector<double>& sizes_bytes, int repetitions) {
