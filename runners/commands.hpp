@@ -18,5 +18,6 @@ void add_scale(CLI::App& app);
 void add_lowp(CLI::App& app);
 void add_model_error(CLI::App& app);
 void add_quantize_search(CLI::App& app);
+void add_task_accuracy(CLI::App& app);
 
 }  // namespace paradnn::cli

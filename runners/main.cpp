@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   paradnn::cli::add_lowp(app);
   paradnn::cli::add_model_error(app);
   paradnn::cli::add_quantize_search(app);
+  paradnn::cli::add_task_accuracy(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,6 +2,8 @@
 // exact integer reference, fidelity, the precision policy and its config errors.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <cmath>
 #include <random>
 
@@ -12,6 +14,7 @@
 #include "paradnn/grid.hpp"
 #include "paradnn/quantization.hpp"
 #include "platforms/cpu/calibration.hpp"
+#include "platforms/cpu/learnable_task.hpp"
 #include "platforms/cpu/cpu_platform.hpp"
 #include "platforms/cpu/onednn_backend.hpp"
 
@@ -195,6 +198,23 @@ TEST(Int8, CalibratedFcKeepsFidelity) {
     EXPECT_LT(f.logits_rel_l2, 0.1) << to_string(method);
     EXPECT_GT(f.logits_rel_l2, 0.0) << "int8 identical to f32: the int8 path did not run";
   }
+}
+
+// On a trained model (the seeded Gaussian-mixture task) int8 must keep the accuracy f32
+// reaches, within a few points: random weights alone cannot show that.
+TEST(Int8, TrainedOnTheMixtureTaskKeepsAccuracy) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU";
+  Graph g = build_graph(fc_point(2, 128, 64, 10, 64), models::catalog());
+  apply_precision(g, int8_layers(g, PrecisionPolicy{}));
+  CalibrationOptions o;
+  o.method = CalibrationMethod::kl;
+  o.batches = 4;
+  const cpu::TaskAccuracy a = cpu::mixture_accuracy(g, o, 200);
+  EXPECT_LT(a.final_loss, 0.5 * a.first_loss);
+  EXPECT_GT(a.f32_accuracy, 0.8);
+  EXPECT_GT(a.reduced_accuracy, a.f32_accuracy - 0.05);
+  std::printf("[task] f32 accuracy %.3f, int8 %.3f, loss %.3f -> %.3f\n", a.f32_accuracy, a.reduced_accuracy, a.first_loss,
+              a.final_loss);
 }
 
 TEST(Int8, PolicyPicksLayers) {

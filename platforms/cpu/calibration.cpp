@@ -23,7 +23,9 @@ std::vector<int> int8_ops(const Graph& g) {
 
 }  // namespace
 
-void calibrate(Graph& g, const CalibrationOptions& o, const std::string& cache_key, const Weights& weights) {
+void calibrate(Graph& g, const CalibrationOptions& o, const std::string& cache_key, const Weights& weights,
+               const Feeder& feed) {
+  const Feeder put = feed ? feed : Feeder([](InferenceModel& m, uint64_t seed) { m.feed(seed); });
   const std::vector<int> ops = int8_ops(g);
   if (ops.empty()) return;
   std::string key;
@@ -40,7 +42,7 @@ void calibrate(Graph& g, const CalibrationOptions& o, const std::string& cache_k
   InferenceModel ref(f32_copy(g), Mode::infer, weights);
   std::vector<double> max_abs(ops.size(), 0.0);
   for (int b = 0; b < o.batches; ++b) {
-    ref.feed(calibration_seed(b));
+    put(ref, calibration_seed(b));
     ref.run();
     for (size_t k = 0; k < ops.size(); ++k) {
       const std::vector<float> x = ref.tensor(g.op(ops[k]).inputs.at(0));
@@ -54,7 +56,7 @@ void calibrate(Graph& g, const CalibrationOptions& o, const std::string& cache_k
   }
   if (o.method != CalibrationMethod::max)
     for (int b = 0; b < o.batches; ++b) {
-      ref.feed(calibration_seed(b));
+      put(ref, calibration_seed(b));
       ref.run();
       for (size_t k = 0; k < ops.size(); ++k) {
         const std::vector<float> x = ref.tensor(g.op(ops[k]).inputs.at(0));

@@ -3,6 +3,7 @@
 // and sets each int8 op's activation scale; fidelity compares the reduced-precision
 // model's logits with the f32 model's on other seeded batches (evaluation batches).
 #pragma once
+#include <functional>
 #include <string>
 
 #include "paradnn/quantization.hpp"
@@ -18,7 +19,11 @@ inline uint64_t evaluation_seed(int b) { return 500000 + static_cast<uint64_t>(b
 // its input in o.batches calibration batches, / 255 for u8 inputs or / 127 for s8).
 // Results are cached in this process by `cache_key` (with the method and batch count) when
 // it is not empty, so a point calibrates once however many variants of it run.
-void calibrate(Graph& g, const CalibrationOptions& o, const std::string& cache_key = "", const Weights& weights = {});
+// `feed` puts calibration batch `seed` into the model (default: InferenceModel::feed(seed),
+// seeded uniform data; a learnable task passes its own data).
+using Feeder = std::function<void(InferenceModel&, uint64_t seed)>;
+void calibrate(Graph& g, const CalibrationOptions& o, const std::string& cache_key = "", const Weights& weights = {},
+               const Feeder& feed = {});
 
 struct Fidelity {
   double top1_agreement = 0;  // share of evaluation rows whose argmax matches the f32 model's
