@@ -52,11 +52,8 @@ void build_conv(Net& net, int i) {
     auto bd = optimized_or<Bd>(
         [&]() -> Bd { return {{alg, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd}; },
         [&]() -> Bd { return {{alg, x_any, w_any, y_any, geo.strides, geo.pad_l, geo.pad_r}, make_attr(), e, pd}; });
-    memory wd = wb.compute;
-    if (bd.weights_desc() != wb.compute.get_desc()) {
-      wd = memory(bd.weights_desc(), e);
-      net.add_reorder(i, true, op.name + ".weight", wb.compute, wd);
-    }
+    // The library may want another weights layout backward: a visible reorder per step.
+    const memory wd = net.in_layout(i, true, op.name + ".weight", wb.compute, bd.weights_desc());
     memory dyd = net.grad_as(i, bd.diff_dst_desc());
     Sink s = net.sink(i, 0, bd.diff_src_desc());
     net.add(i, "bwd", convolution_backward_data(bd), bd, {{DNNL_ARG_DIFF_DST, dyd}, {DNNL_ARG_WEIGHTS, wd}, {DNNL_ARG_DIFF_SRC, s.mem}});

@@ -66,11 +66,8 @@ void build_dense(Net& net, int i) {
     using Bd = inner_product_backward_data::primitive_desc;
     auto bd = optimized_or<Bd>([&]() -> Bd { return {{pd.src_desc(), pd.weights_desc(), y2_md}, make_attr(), e, pd}; },
                                [&]() -> Bd { return {{pd.src_desc(), w_any, y2_md}, make_attr(), e, pd}; });
-    memory wd = wb.compute;
-    if (bd.weights_desc() != wb.compute.get_desc()) {  // the library wants another layout backward
-      wd = memory(bd.weights_desc(), e);
-      net.add_reorder(i, true, op.name + ".weight", wb.compute, wd);
-    }
+    // The library may want another weights layout backward: a visible reorder per step.
+    const memory wd = net.in_layout(i, true, op.name + ".weight", wb.compute, bd.weights_desc());
     const memory::desc dx_md = image ? pd.src_desc() : x_want;
     Sink s = net.sink(i, 0, dx_md);
     memory dx2 = image ? s.mem : view(s.mem, {r.rows, r.features}, e);

@@ -22,7 +22,7 @@ void build_embedding(Net& net, int i) {
   Weight& table = owner ? net.params().add(e, net.stream(), i, op.name + ".table", table_md, rows_md, 0.05f)
                         : tied_weight(net, i, 0, {vocab, dim});
   table.views[op.params.at(0).name] = 0;
-  const memory lookup = weight_as(net, i, table, rows_md, op.name + ".table");
+  const memory lookup = net.in_layout(i, false, op.name + ".table", table.w, rows_md);
   memory ids = net.input(i, 0, plain_desc(net.graph().dims_of(op.inputs.at(0)), Dt::s32));
   memory y(plain_desc(op.out, t), e);
   net.set_output(i, y);

@@ -71,6 +71,7 @@ Net::Net(const Graph& g, Mode m, bool fuse)
   writers_.resize(n);
   y_.resize(n);
   dy_.resize(n);
+  dy_converted_.resize(n);
   fwd_.resize(n);
   bwd_.resize(n);
   rule_.optimizer = graph_.optimizer;
@@ -148,10 +149,7 @@ memory Net::input(int i, int slot, const memory::desc& want) {
     }
     return y;
   }
-  if (y.get_desc() == want) return y;
-  memory converted(want, engine_);
-  add_reorder(i, false, op.name + ".in" + std::to_string(slot), y, converted);
-  return converted;
+  return in_layout(i, false, op.name + ".in" + std::to_string(slot), y, want);
 }
 
 void Net::set_output(int i, const memory& y) { y_[static_cast<size_t>(i)] = y; }
@@ -174,10 +172,17 @@ bool Net::alias_grad(int i, const memory& g) {
 }
 
 memory Net::grad_as(int i, const memory::desc& want) {
-  memory g = grad(i);
-  if (g.get_desc() == want) return g;
+  for (const memory& m : dy_converted_[static_cast<size_t>(i)])
+    if (m.get_desc() == want) return m;
+  memory g = in_layout(i, true, graph_.op(i).name + ".d_out", grad(i), want);
+  dy_converted_[static_cast<size_t>(i)].push_back(g);
+  return g;
+}
+
+memory Net::in_layout(int i, bool backward, const std::string& what, const memory& src, const memory::desc& want) {
+  if (src.get_desc() == want) return src;
   memory converted(want, engine_);
-  add_reorder(i, true, graph_.op(i).name + ".d_out", g, converted);
+  add_reorder(i, backward, what, src, converted);
   return converted;
 }
 

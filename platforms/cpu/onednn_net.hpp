@@ -86,8 +86,12 @@ class Net {
   memory output(int tensor) const { return y_.at(static_cast<size_t>(tensor)); }
   // Gradient of op i's output (allocated in the output's layout on first use).
   memory grad(int i);
-  // The output gradient in layout `want` (reordered in the backward phase if needed).
+  // The output gradient in layout `want` (reordered in the backward phase if needed; one
+  // reorder per layout, however many of the op's primitives ask for it).
   memory grad_as(int i, const memory::desc& want);
+  // `src` in layout `want`: `src` itself, or a buffer a reorder call of its own fills in the
+  // forward or backward list (named `what`, so --per-op shows its cost).
+  memory in_layout(int i, bool backward, const std::string& what, const memory& src, const memory::desc& want);
   bool needs_input_grad(int i, int slot) const;
   // Makes `g` the gradient of op i's output, for ops whose output is a view of their input
   // (reshape): their output gradient is then a view of the input's. False, and nothing
@@ -140,6 +144,7 @@ class Net {
   std::vector<int> alias_of_;                     // fused ReLU -> its producer
   std::vector<std::vector<std::pair<int, int>>> writers_;  // tensor -> (op, slot) in backward order
   std::vector<memory> y_, dy_;
+  std::vector<std::vector<memory>> dy_converted_;  // grad_as's conversions, per op
   std::vector<std::vector<Call>> fwd_, bwd_;
   std::vector<Call> update_;
   UpdateRule rule_;

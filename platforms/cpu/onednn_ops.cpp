@@ -86,7 +86,7 @@ WeightAndBias add_weight_and_bias(Net& net, int i, const memory::dims& w_dims, c
   if (op.shares_params_with >= 0) {  // the owner's weights, in this op's layout
     wb.w = &tied_weight(net, i, 0, w_dims);
     if (op.bias) wb.b = &tied_weight(net, i, 1, b_md.dims());
-    wb.compute = weight_as(net, i, *wb.w, w_md, op.name + ".weight");
+    wb.compute = net.in_layout(i, false, op.name + ".weight", wb.w->w, w_md);
   } else {
     const memory::desc plain(w_dims, Dt::f32, plain_tag(w_dims.size()));
     wb.w = &net.params().add(net.engine(), net.stream(), i, op.name + ".weight", plain, w_md, std::sqrt(6.0f / fan_in));

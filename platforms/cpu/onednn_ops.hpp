@@ -60,8 +60,6 @@ bool first_grad_writer(const Graph& g, int i);
 // The owner's weight behind parameter `k` of op i, checked against `dims`; op i's IR name
 // for it becomes a view of it (so read-back by either name works).
 Weight& tied_weight(Net& net, int i, size_t k, const memory::dims& dims);
-// `w` in layout `want`: its own memory, or a copy made by a forward reorder every step.
-memory weight_as(Net& net, int i, const Weight& w, const memory::desc& want, const std::string& what);
 // Where op i's backward writes its gradient of `w`, produced in layout `diff`: w.grad itself
 // when op i writes it first and in its layout, else a buffer that close_weight_grad then
 // copies (first writer) or adds (the others) into w.grad.

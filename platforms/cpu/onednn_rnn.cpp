@@ -128,14 +128,8 @@ void build_rnn(Net& net, int i) {
   if (!training) return;
 
   const dnnl::rnn_primitive_desc_base& bd = p.bwd_pd;
-  auto backward_weights = [&](Weight& w, const memory::desc& want, const std::string& what) {
-    if (want == w.w.get_desc()) return w.w;
-    memory converted(want, e);
-    net.add_reorder(i, true, op.name + "." + what, w.w, converted);
-    return converted;
-  };
-  memory wl_b = backward_weights(wl, bd.weights_layer_desc(), "w_x");
-  memory wi_b = backward_weights(wi, bd.weights_iter_desc(), "w_h");
+  const memory wl_b = net.in_layout(i, true, op.name + ".w_x", wl.w, bd.weights_layer_desc());
+  const memory wi_b = net.in_layout(i, true, op.name + ".w_h", wi.w, bd.weights_iter_desc());
   ps.train(e, net.stream(), wl, bd.diff_weights_layer_desc(), net.graph().optimizer);
   ps.train(e, net.stream(), wi, bd.diff_weights_iter_desc(), net.graph().optimizer);
   ps.train(e, net.stream(), b, bd.diff_bias_desc(), net.graph().optimizer);

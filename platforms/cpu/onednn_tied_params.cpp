@@ -32,13 +32,6 @@ Weight& tied_weight(Net& net, int i, size_t k, const memory::dims& dims) {
   return *w;
 }
 
-memory weight_as(Net& net, int i, const Weight& w, const memory::desc& want, const std::string& what) {
-  if (w.w.get_desc() == want) return w.w;
-  memory copy(want, net.engine());
-  net.add_reorder(i, false, what, w.w, copy);
-  return copy;
-}
-
 memory weight_grad_sink(Net& net, int i, const Weight& w, const memory::desc& diff) {
   if (first_grad_writer(net.graph(), i) && w.grad.get_desc() == diff) return w.grad;
   return memory(diff, net.engine());
