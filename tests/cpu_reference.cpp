@@ -209,4 +209,20 @@ double evaluate(const Graph& g, int from, Values& v, const Params& p, const std:
   throw std::invalid_argument("graph has no softmax_xent loss");
 }
 
+std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+std::vector<double> central_differences(std::vector<double>& x, const std::function<double()>& f, double eps) {
+  std::vector<double> g(x.size());
+  for (size_t k = 0; k < x.size(); ++k) {
+    const double keep = x[k];
+    x[k] = keep + eps;
+    const double up = f();
+    x[k] = keep - eps;
+    const double down = f();
+    x[k] = keep;
+    g[k] = (up - down) / (2 * eps);
+  }
+  return g;
+}
+
 }  // namespace paradnn::reference

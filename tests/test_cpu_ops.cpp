@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "cpu_reference.hpp"
 #include "paradnn/graph_builder.hpp"
@@ -18,7 +19,7 @@ using reference::Params;
 using reference::Values;
 using Vec = std::vector<double>;
 
-Vec to_double(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
+using reference::to_double;
 
 double max_abs(const Vec& v) {
   double m = 0;
@@ -37,21 +38,7 @@ void expect_close(const std::vector<float>& got, const Vec& want, double rel, co
 }
 
 // Central differences of the reference loss with respect to each element of `x`.
-template <class Loss>
-Vec numeric_gradient(Vec& x, Loss loss) {
-  const double eps = 1e-5;
-  Vec g(x.size());
-  for (size_t k = 0; k < x.size(); ++k) {
-    const double keep = x[k];
-    x[k] = keep + eps;
-    const double up = loss();
-    x[k] = keep - eps;
-    const double down = loss();
-    x[k] = keep;
-    g[k] = (up - down) / (2 * eps);
-  }
-  return g;
-}
+Vec numeric_gradient(Vec& x, const std::function<double()>& loss) { return reference::central_differences(x, loss, 1e-5); }
 
 bool fused_into_next(const Graph& g, int i) {
   int users = 0, relu = 0;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 
+#include "cpu_reference.hpp"
 #include "models/real/real_models.hpp"
 #include "paradnn/graph_builder.hpp"
 #include "platforms/cpu/onednn_executable.hpp"
@@ -21,7 +22,7 @@ namespace {
 using Vec = std::vector<double>;
 using Ref = std::function<Vec(const Vec&)>;
 
-Vec to_double(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
+using reference::to_double;
 
 // Largest element-wise difference relative to the reference's largest magnitude; an
 // all-zero reference is mistrusted (infinite error), so no check passes vacuously.
@@ -37,24 +38,12 @@ double rel_error(const std::vector<float>& got, const Vec& want) {
 
 // d/dx <f(x), dy> by central differences.
 Vec vjp(const Ref& f, Vec x, const Vec& dy) {
-  auto dot = [&] {
+  return reference::central_differences(x, [&] {
     const Vec y = f(x);
     double s = 0;
     for (size_t k = 0; k < y.size(); ++k) s += y[k] * dy[k];
     return s;
-  };
-  const double eps = 1e-4;
-  Vec g(x.size());
-  for (size_t k = 0; k < x.size(); ++k) {
-    const double keep = x[k];
-    x[k] = keep + eps;
-    const double up = dot();
-    x[k] = keep - eps;
-    const double down = dot();
-    x[k] = keep;
-    g[k] = (up - down) / (2 * eps);
-  }
-  return g;
+  }, 1e-4);
 }
 
 constexpr double kTol = 1e-4;
