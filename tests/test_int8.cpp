@@ -263,15 +263,85 @@ TEST(Int8, BackendSaysWhatItCannotRun) {
   p.mode = Mode::infer;
   p.dtype = DType::int8;
   p.batch = 4;
-  p.hp = {{"cell", std::string("lstm")}, {"layers", int64_t{1}}, {"embed", int64_t{16}}, {"seq_len", int64_t{3}},
+  p.hp = {{"cell", std::string("rnn")}, {"layers", int64_t{1}}, {"embed", int64_t{16}}, {"seq_len", int64_t{3}},
           {"vocab", int64_t{50}}};
   Graph g = build_graph(p, models::catalog());
   apply_precision(g, int8_layers(g, PrecisionPolicy{}));
   const auto why = backend->cannot_run(g, Mode::infer);
   ASSERT_TRUE(why.has_value());
-  EXPECT_NE(why->find(have_vnni() ? "lstm" : "VNNI"), std::string::npos) << *why;
+  EXPECT_NE(why->find(have_vnni() ? "vanilla" : "VNNI"), std::string::npos) << *why;
+  p.hp["cell"] = std::string("lstm");
+  Graph lstm = build_graph(p, models::catalog());
+  apply_precision(lstm, int8_layers(lstm, PrecisionPolicy{}));
+  EXPECT_EQ(backend->cannot_run(lstm, Mode::infer).has_value(), !have_vnni());
   Graph unapplied = build_graph(p, models::catalog());  // every op int8: the embedding has no int8 path
   EXPECT_TRUE(backend->cannot_run(unapplied, Mode::infer).has_value());
   const auto train = backend->cannot_run(g, Mode::train);
   ASSERT_TRUE(train.has_value());
+}
+
+// One LSTM step from a zero state pins down oneDNN's RNN quantization convention (u8 data =
+// x / scale + 128, s8 weights per gate row, compensation for the shift): with inputs on the
+// u8 grid and weights on the s8 grid, int8 must equal the f32 cell up to float rounding.
+TEST(Int8, LstmStepMatchesQuantizedReference) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU: int8 is skipped, not emulated";
+  const int64_t n = 3, c = 16, h = 16, rows = 4 * h;
+  GraphBuilder b("rnn", "t", n, DType::int8, Optimizer::sgd);
+  const int y = b.rnn(b.input({1, n, c}), RnnCell::lstm, 1, h, "rnn");
+  Graph g = b.finish();
+  apply_precision(g, {true});
+  g.ops[static_cast<size_t>(y)].quant.input_scale = 1.f / 127;
+  // Weights k / 1016 with |k| <= 127 and one k = +-127 in every w_x row: scale 1016 per row.
+  const float unit = 1.f / (127 * 8);
+  std::vector<float> wx = unit_scale_weights(rows, c, 7), wh = integers(static_cast<size_t>(rows * h), -127, 127, 8);
+  for (float& v : wx) v *= unit;
+  for (float& v : wh) v *= unit;
+  std::vector<float> bias = integers(static_cast<size_t>(rows), -20, 20, 9);
+  for (float& v : bias) v *= 0.05f;
+  std::vector<float> in = integers(static_cast<size_t>(n * c), -127, 127, 10);
+  for (float& v : in) v /= 127;
+  cpu::InferenceModel m(g, Mode::infer, {{"rnn.w_x", wx}, {"rnn.w_h", wh}, {"rnn.bias", bias}});
+  m.feed(0, in);
+  m.run();
+  const std::vector<float> got = m.tensor(y);
+  auto sigmoid = [](double v) { return 1 / (1 + std::exp(-v)); };
+  double worst = 0;
+  int checked = 0;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t o = 0; o < h; ++o) {
+      double gate[4];  // oneDNN's order: i, f, c~, o
+      for (int64_t k = 0; k < 4; ++k) {
+        const int64_t row = k * h + o;
+        gate[k] = bias[static_cast<size_t>(row)];
+        for (int64_t j = 0; j < c; ++j)
+          gate[k] += static_cast<double>(wx[static_cast<size_t>(row * c + j)]) * in[static_cast<size_t>(r * c + j)];
+      }
+      const double cell = sigmoid(gate[0]) * std::tanh(gate[2]);
+      // The f32 output is the hidden state as the next step reads it: on the u8 grid.
+      const double exact = sigmoid(gate[3]) * std::tanh(cell) * 127, grid = std::round(exact);
+      if (std::fabs(std::fabs(exact - grid) - 0.5) < 1e-3) continue;  // a rounding tie: either side is right
+      worst = std::max(worst, std::fabs(got[static_cast<size_t>(r * h + o)] - grid / 127));
+      checked++;
+    }
+  EXPECT_GT(checked, n * h - 3);
+  EXPECT_LT(worst, 1e-6) << "largest difference from the quantized reference";
+}
+
+// Stacked LSTM and GRU over a sequence, calibrated: the hidden states are requantized at
+// every step, so int8 is close to f32, not equal.
+TEST(Int8, CalibratedRecurrentStacksKeepFidelity) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU";
+  for (const RnnCell cell : {RnnCell::lstm, RnnCell::gru}) {
+    GraphBuilder b("rnn", "t", 8, DType::int8, Optimizer::sgd);
+    b.softmax_xent(b.dense(b.rnn(b.input({6, 8, 32}), cell, 2, 32, "rnn"), 10, "head"));
+    Graph g = b.finish();
+    apply_precision(g, {true, false});
+    CalibrationOptions o;
+    o.batches = 2;
+    cpu::calibrate(g, o);
+    const cpu::Fidelity f = cpu::measure_fidelity(g, o);
+    EXPECT_GT(f.top1_agreement, 0.9) << to_string(cell);
+    EXPECT_LT(f.logits_rel_l2, 0.05) << to_string(cell);
+    EXPECT_GT(f.logits_rel_l2, 0.0) << "int8 identical to f32: the int8 path did not run";
+  }
 }

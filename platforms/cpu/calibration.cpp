@@ -16,9 +16,17 @@ std::vector<int> int8_ops(const Graph& g) {
   std::vector<int> out;
   for (int i = 0; i < static_cast<int>(g.ops.size()); ++i) {
     const Op& op = g.op(i);
-    if (op.dtype == DType::int8 && (op.kind == OpKind::dense || op.kind == OpKind::conv)) out.push_back(i);
+    if (op.dtype == DType::int8 && (op.kind == OpKind::dense || op.kind == OpKind::conv || op.kind == OpKind::rnn))
+      out.push_back(i);
   }
   return out;
+}
+
+// The tensors whose range op i's data scale must cover: its input, and for a recurrent
+// stack also its output, since one scale quantizes the input and every hidden state.
+std::vector<int> calibrated_tensors(const Graph& g, int i) {
+  if (g.op(i).kind == OpKind::rnn) return {g.op(i).inputs.at(0), i};
+  return {g.op(i).inputs.at(0)};
 }
 
 }  // namespace
@@ -44,10 +52,9 @@ void calibrate(Graph& g, const CalibrationOptions& o, const std::string& cache_k
   for (int b = 0; b < o.batches; ++b) {
     put(ref, calibration_seed(b));
     ref.run();
-    for (size_t k = 0; k < ops.size(); ++k) {
-      const std::vector<float> x = ref.tensor(g.op(ops[k]).inputs.at(0));
-      for (float v : x) max_abs[k] = std::max(max_abs[k], static_cast<double>(std::fabs(v)));
-    }
+    for (size_t k = 0; k < ops.size(); ++k)
+      for (int t : calibrated_tensors(g, ops[k]))
+        for (float v : ref.tensor(t)) max_abs[k] = std::max(max_abs[k], static_cast<double>(std::fabs(v)));
   }
   std::vector<Histogram> hist;
   for (size_t k = 0; k < ops.size(); ++k) {
@@ -58,10 +65,11 @@ void calibrate(Graph& g, const CalibrationOptions& o, const std::string& cache_k
     for (int b = 0; b < o.batches; ++b) {
       put(ref, calibration_seed(b));
       ref.run();
-      for (size_t k = 0; k < ops.size(); ++k) {
-        const std::vector<float> x = ref.tensor(g.op(ops[k]).inputs.at(0));
-        hist[k].add(x.data(), x.size());
-      }
+      for (size_t k = 0; k < ops.size(); ++k)
+        for (int t : calibrated_tensors(g, ops[k])) {
+          const std::vector<float> x = ref.tensor(t);
+          hist[k].add(x.data(), x.size());
+        }
     }
   std::vector<float> scales(ops.size());
   for (size_t k = 0; k < ops.size(); ++k) {

@@ -16,7 +16,8 @@ inline uint64_t calibration_seed(int b) { return 1000 + static_cast<uint64_t>(b)
 inline uint64_t evaluation_seed(int b) { return 500000 + static_cast<uint64_t>(b); }
 
 // Sets Op::quant.input_scale of every int8 op of `g` (threshold by o.method over |x| of
-// its input in o.batches calibration batches, / 255 for u8 inputs or / 127 for s8).
+// its input (and, for LSTM/GRU stacks, hidden states) in o.batches calibration batches,
+// / 255 for u8 inputs or / 127 for s8).
 // Results are cached in this process by `cache_key` (with the method and batch count) when
 // it is not empty, so a point calibrates once however many variants of it run.
 // `feed` puts calibration batch `seed` into the model (default: InferenceModel::feed(seed),

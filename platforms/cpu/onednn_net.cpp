@@ -246,9 +246,7 @@ void Net::add_reorder(int i, bool backward, const std::string& what, const memor
   (backward ? bwd_ : fwd_)[static_cast<size_t>(i)].push_back(std::move(c));
 }
 
-void Net::add_scaled_reorder(int i, const std::string& what, const memory& src, const memory& dst, float scale) {
-  dnnl::primitive_attr attr = make_attr();
-  attr.set_output_scales(0, {scale});
+void Net::add_quantize(int i, const std::string& what, const memory& src, const memory& dst, const dnnl::primitive_attr& attr) {
   dnnl::reorder::primitive_desc pd(engine_, src.get_desc(), engine_, dst.get_desc(), attr);
   Call c;
   c.op = i;

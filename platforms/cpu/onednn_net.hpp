@@ -108,9 +108,9 @@ class Net {
   // `accumulate` adds into dst instead of overwriting it.
   void add_reorder(int i, bool backward, const std::string& what, const memory& src, const memory& dst,
                    bool accumulate = false);
-  // A forward reorder that also scales (dst = scale * src): int8 quantize (scale = 1 / the
-  // activation scale) and dequantize calls, named "<what>:quantize" or "<what>:dequantize".
-  void add_scaled_reorder(int i, const std::string& what, const memory& src, const memory& dst, float scale);
+  // A forward reorder that also converts values as `attr` says (output scales for dense and
+  // conv int8, RNN data scale and shift): int8 quantize calls, named "<what>:quantize".
+  void add_quantize(int i, const std::string& what, const memory& src, const memory& dst, const dnnl::primitive_attr& attr);
 
   void finalize();  // allocates the shared scratchpad, builds the C argument arrays
 

@@ -56,7 +56,7 @@ void build_op(Net& net, int i) {
     case OpKind::add: return build_add(net, i);
     case OpKind::concat: return build_concat(net, i);
     case OpKind::embedding: return build_embedding(net, i);
-    case OpKind::rnn: return build_rnn(net, i);
+    case OpKind::rnn: return op.dtype == DType::int8 ? build_rnn_int8(net, i) : build_rnn(net, i);
     case OpKind::softmax_xent: return build_softmax_xent(net, i);
     case OpKind::layer_norm: return build_layer_norm(net, i);
     case OpKind::batched_matmul: return build_batched_matmul(net, i);

@@ -21,6 +21,12 @@ void build_add(Net& net, int i);
 void build_concat(Net& net, int i);
 void build_embedding(Net& net, int i);
 void build_rnn(Net& net, int i);
+// Registers an rnn op's w_x, w_h (f32 in the IR's ldgoi order, computed with in `w_layer` /
+// `w_iter`) and bias, with per-layer views for read-back (onednn_rnn.cpp).
+struct RnnWeights {
+  Weight *layer = nullptr, *iter = nullptr, *bias = nullptr;
+};
+RnnWeights add_rnn_weights(Net& net, int i, const memory::desc& w_layer, const memory::desc& w_iter);
 void build_softmax_xent(Net& net, int i);
 void build_reshape(Net& net, int i);     // onednn_layout.cpp
 void build_transpose(Net& net, int i);   // onednn_layout.cpp
@@ -31,6 +37,7 @@ void build_layer_norm(Net& net, int i);      // onednn_attention.cpp
 void build_focal_loss(Net& net, int i);
 void build_dense_int8(Net& net, int i);  // onednn_int8.cpp: ops whose dtype is int8 (inference)
 void build_conv_int8(Net& net, int i);   // onednn_int8.cpp
+void build_rnn_int8(Net& net, int i);    // onednn_int8.cpp: LSTM and GRU cells
 
 // Backward of a fused ReLU post-op, in place on op i's output gradient (before the op's
 // own backward reads it).

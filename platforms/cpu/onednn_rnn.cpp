@@ -74,6 +74,28 @@ RnnPds make_pds(RnnCell cell, bool training, const RnnDescs& d, const dnnl::engi
 
 }  // namespace
 
+RnnWeights add_rnn_weights(Net& net, int i, const memory::desc& w_layer, const memory::desc& w_iter) {
+  const Op& op = net.graph().op(i);
+  const Dims& in = net.graph().dims_of(op.inputs.at(0));
+  const int64_t c = in[2], h = op.out[2], layers = op.layers, g = gates(op.cell);
+  // The IR keeps per layer w_x [G*H, C], w_h [G*H, H], bias [G*H]: oneDNN's ldgoi / ldgo order.
+  const float bound = 1.0f / std::sqrt(static_cast<float>(h));
+  ParamStore& ps = net.params();
+  const dnnl::engine& e = net.engine();
+  const memory::desc bias({layers, 1, g, h}, Dt::f32, Tag::ldgo);
+  RnnWeights w;
+  w.layer = &ps.add(e, net.stream(), i, op.name + ".w_x", memory::desc({layers, 1, c, g, h}, Dt::f32, Tag::ldgoi), w_layer, bound);
+  w.iter = &ps.add(e, net.stream(), i, op.name + ".w_h", memory::desc({layers, 1, h, g, h}, Dt::f32, Tag::ldgoi), w_iter, bound);
+  w.bias = &ps.add(e, net.stream(), i, op.name + ".bias", bias, bias, bound);
+  for (int64_t l = 0; l < layers; ++l) {
+    const std::string pre = op.name + ".l" + std::to_string(l);
+    w.layer->views[pre + ".w_x"] = static_cast<size_t>(l * g * h * c);
+    w.iter->views[pre + ".w_h"] = static_cast<size_t>(l * g * h * h);
+    w.bias->views[pre + ".bias"] = static_cast<size_t>(l * g * h);
+  }
+  return w;
+}
+
 void build_rnn(Net& net, int i) {
   const Op& op = net.graph().op(i);
   const dnnl::engine& e = net.engine();
@@ -93,20 +115,9 @@ void build_rnn(Net& net, int i) {
   memory x = net.input(i, 0, d.src);
   memory y(d.dst, e);
   net.set_output(i, y);
-  // The IR keeps per layer w_x [G*H, C], w_h [G*H, H], bias [G*H]: oneDNN's ldgoi / ldgo order.
-  const float bound = 1.0f / std::sqrt(static_cast<float>(h));
+  const RnnWeights w = add_rnn_weights(net, i, p.fwd_pd.weights_layer_desc(), p.fwd_pd.weights_iter_desc());
+  Weight &wl = *w.layer, &wi = *w.iter, &b = *w.bias;
   ParamStore& ps = net.params();
-  Weight& wl = ps.add(e, net.stream(), i, op.name + ".w_x", memory::desc({layers, 1, c, g, h}, Dt::f32, Tag::ldgoi),
-                      p.fwd_pd.weights_layer_desc(), bound);
-  Weight& wi = ps.add(e, net.stream(), i, op.name + ".w_h", memory::desc({layers, 1, h, g, h}, Dt::f32, Tag::ldgoi),
-                      p.fwd_pd.weights_iter_desc(), bound);
-  Weight& b = ps.add(e, net.stream(), i, op.name + ".bias", d.bias, d.bias, bound);
-  for (int64_t l = 0; l < layers; ++l) {
-    const std::string pre = op.name + ".l" + std::to_string(l);
-    wl.views[pre + ".w_x"] = static_cast<size_t>(l * g * h * c);
-    wi.views[pre + ".w_h"] = static_cast<size_t>(l * g * h * h);
-    b.views[pre + ".bias"] = static_cast<size_t>(l * g * h);
-  }
   // Explicit zero initial states (and a place for the final ones): oneDNN 2.6's reference
   // backward gets the last layer's weights_iter gradient wrong when the states are omitted.
   auto zeros = [&](const memory::desc& md) {
