@@ -1,6 +1,6 @@
-// `paradnn task-accuracy CONFIG`: reduced precision judged on a trained model. Each FC
-// inference point of the config whose dtype is not f32 is trained in f32 on the seeded
-// Gaussian-mixture task (platforms/cpu/learnable_task.hpp), its reduced-precision ops are
+// `paradnn task-accuracy CONFIG`: reduced precision judged on a trained model. Each FC and
+// CNN inference point of the config whose dtype is not f32 is trained in f32 on its seeded
+// task (Gaussian mixture for FC, shape images for CNN; platforms/cpu/learnable_task.hpp), its reduced-precision ops are
 // calibrated on task batches with the config's policy and calibration method, and the
 // accuracy of both models on held-out task batches is printed and written as CSV.
 #include <fmt/core.h>
@@ -23,8 +23,8 @@ void add_task_accuracy(CLI::App& app) {
     int steps = 300;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* cmd = app.add_subcommand("task-accuracy", "f32 vs reduced-precision accuracy of FC models trained on a seeded Gaussian-mixture task");
-  cmd->add_option("config", o->config, "Sweep YAML with FC inference points in int8 or bf16, e.g. configs/precision.yaml")
+  CLI::App* cmd = app.add_subcommand("task-accuracy", "f32 vs reduced-precision accuracy of FC and CNN models trained on seeded tasks (Gaussian mixture, shape images)");
+  cmd->add_option("config", o->config, "Sweep YAML with FC or CNN inference points in int8 or bf16, e.g. configs/precision.yaml")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--filter", o->filter, "Only points matching");
@@ -34,17 +34,17 @@ void add_task_accuracy(CLI::App& app) {
     const Config c = load_config(o->config, models::catalog());
     const std::string out = o->output.empty() ? "results/" + c.name + ".task.csv" : o->output;
     std::ofstream csv(out);
-    csv << "model_name,dtype,batch,steps,first_loss,final_loss,f32_accuracy,reduced_accuracy,calibration\n";
-    fmt::print("{:<22} {:<5} {:>5} {:>6} {:>18} {:>10} {:>10}\n", "model", "dtype", "batch", "steps", "loss", "f32 acc", "reduced");
+    csv << "model_name,task,dtype,batch,steps,first_loss,final_loss,f32_accuracy,reduced_accuracy,calibration\n";
+    fmt::print("{:<22} {:<20} {:<5} {:>5} {:>6} {:>18} {:>10} {:>10}\n", "model", "task", "dtype", "batch", "steps", "loss", "f32 acc", "reduced");
     for (const GridEntry& e : select_points(c, o->filter, "")) {
       const Point& p = e.point;
-      if (p.family != "fc" || p.mode != Mode::infer || p.dtype == DType::f32) continue;
+      if ((p.family != "fc" && p.family != "cnn") || p.mode != Mode::infer || p.dtype == DType::f32) continue;
       Graph g = build_graph(p, models::catalog());
       apply_precision_policy(g, c.quant);
-      const cpu::TaskAccuracy a = cpu::mixture_accuracy(g, c.quant.calibration, o->steps);
-      fmt::print("{:<22} {:<5} {:>5} {:>6} {:>8.3f} -> {:<7.3f} {:>10.3f} {:>10.3f}\n", g.name, to_string(p.dtype), p.batch, a.steps,
+      const cpu::TaskAccuracy a = cpu::task_accuracy(g, c.quant.calibration, o->steps);
+      fmt::print("{:<22} {:<20} {:<5} {:>5} {:>6} {:>8.3f} -> {:<7.3f} {:>10.3f} {:>10.3f}\n", g.name, a.task, to_string(p.dtype), p.batch, a.steps,
                  a.first_loss, a.final_loss, a.f32_accuracy, a.reduced_accuracy);
-      csv << fmt::format("{},{},{},{},{},{},{},{},{}\n", g.name, to_string(p.dtype), p.batch, a.steps, a.first_loss, a.final_loss,
+      csv << fmt::format("{},{},{},{},{},{},{},{},{},{}\n", g.name, a.task, to_string(p.dtype), p.batch, a.steps, a.first_loss, a.final_loss,
                          a.f32_accuracy, a.reduced_accuracy, c.quant.calibration.describe());
     }
     fmt::print("wrote {}\n", out);

@@ -209,7 +209,31 @@ TEST(Int8, TrainedOnTheMixtureTaskKeepsAccuracy) {
   CalibrationOptions o;
   o.method = CalibrationMethod::kl;
   o.batches = 4;
-  const cpu::TaskAccuracy a = cpu::mixture_accuracy(g, o, 200);
+  const cpu::TaskAccuracy a = cpu::task_accuracy(g, o, 200);
+  EXPECT_LT(a.final_loss, 0.5 * a.first_loss);
+  EXPECT_GT(a.f32_accuracy, 0.8);
+  EXPECT_GT(a.reduced_accuracy, a.f32_accuracy - 0.05);
+  std::printf("[task] f32 accuracy %.3f, int8 %.3f, loss %.3f -> %.3f\n", a.f32_accuracy, a.reduced_accuracy, a.first_loss,
+              a.final_loss);
+}
+
+// The CNN version: seeded shape images (8 classes that differ in form only). Batch-norm
+// statistics of the trained model must reach the inference models, or neither classifies.
+TEST(Int8, TrainedOnShapeImagesKeepsAccuracy) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU";
+  Point p;
+  p.family = "cnn";
+  p.mode = Mode::infer;
+  p.dtype = DType::int8;
+  p.batch = 32;
+  p.hp = {{"blocks", int64_t{1}}, {"filters", int64_t{16}}, {"image", int64_t{32}}, {"output", int64_t{8}},
+          {"bottleneck", int64_t{0}}, {"branches", int64_t{1}}};
+  Graph g = build_graph(p, models::catalog());
+  apply_precision(g, int8_layers(g, PrecisionPolicy{}));
+  CalibrationOptions o;
+  o.batches = 4;
+  const cpu::TaskAccuracy a = cpu::task_accuracy(g, o, 400);
+  EXPECT_EQ(a.task, "shapes/8");
   EXPECT_LT(a.final_loss, 0.5 * a.first_loss);
   EXPECT_GT(a.f32_accuracy, 0.8);
   EXPECT_GT(a.reduced_accuracy, a.f32_accuracy - 0.05);

@@ -71,6 +71,11 @@ Weights InferenceModel::weights() {
   for (const Op& op : net_->graph().ops) {
     if (op.shares_params_with >= 0) continue;
     for (const Param& p : op.params) out[p.name] = net_->params().read(net_->engine(), net_->stream(), p.name, p, false);
+    if (op.kind == OpKind::batch_norm)  // the statistics inference normalizes with (the last batch's after training)
+      for (const char* stat : {".mean", ".var"}) {
+        const Param p{op.name + stat, {op.out[1]}};
+        out[p.name] = net_->params().read(net_->engine(), net_->stream(), p.name, p, false);
+      }
   }
   return out;
 }

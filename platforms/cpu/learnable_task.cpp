@@ -10,30 +10,35 @@
 
 namespace paradnn::cpu {
 
-MixtureTask make_mixture(int64_t features, int64_t classes, uint64_t seed) {
-  MixtureTask t;
-  t.features = features;
-  t.classes = classes;
+MixtureTask::MixtureTask(int64_t features, int64_t classes, uint64_t seed) : features_(features), classes_(classes) {
   std::mt19937_64 rng(seed);
   // Centres N(0, s^2) per feature: two centres lie s*sqrt(2F) apart; aim for ~12 deviations.
   std::normal_distribution<float> n(0.f, 12.0f / std::sqrt(2.0f * static_cast<float>(features)));
-  t.centres.resize(static_cast<size_t>(features * classes));
-  for (float& c : t.centres) c = n(rng);
-  return t;
+  centres_.resize(static_cast<size_t>(features * classes));
+  for (float& c : centres_) c = n(rng);
 }
 
 void MixtureTask::batch(uint64_t seed, int64_t rows, std::vector<float>& x, std::vector<int32_t>& labels) const {
   std::mt19937_64 rng(seed * 7919 + 13);
-  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(classes - 1));
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(classes_ - 1));
   std::normal_distribution<float> noise(0.f, 1.f);
-  x.resize(static_cast<size_t>(rows * features));
+  x.resize(static_cast<size_t>(rows * features_));
   labels.resize(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
     const int32_t c = pick(rng);
     labels[static_cast<size_t>(r)] = c;
-    for (int64_t f = 0; f < features; ++f)
-      x[static_cast<size_t>(r * features + f)] = centres[static_cast<size_t>(c * features + f)] + noise(rng);
+    for (int64_t f = 0; f < features_; ++f)
+      x[static_cast<size_t>(r * features_ + f)] = centres_[static_cast<size_t>(c * features_ + f)] + noise(rng);
   }
+}
+
+std::string MixtureTask::describe() const { return "gaussian-mixture/" + std::to_string(classes_); }
+
+std::unique_ptr<Task> make_task(const Dims& input, int64_t classes) {
+  if (input.size() == 2) return std::make_unique<MixtureTask>(input[1], classes, 77);
+  if (input.size() == 4) return std::make_unique<ShapesTask>(input[1], input[2], input[3], classes);
+  throw std::invalid_argument("no learnable task for an input of rank " + std::to_string(input.size()) +
+                              " (FC [N, F] and CNN [N, C, H, W] inputs have one)");
 }
 
 namespace {
@@ -55,19 +60,41 @@ double accuracy(InferenceModel& m, const std::vector<int32_t>& labels) {
   return static_cast<double>(right) / static_cast<double>(labels.size());
 }
 
+bool is_statistic(const std::string& name) {
+  auto ends = [&](const std::string& tail) {
+    return name.size() > tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return ends(".mean") || ends(".var");
+}
+
+// sum[name] += share * w[name] for every batch-norm statistic of `w`.
+void add_statistics(const Weights& w, Weights& sum, double share) {
+  for (const auto& [name, v] : w) {
+    if (!is_statistic(name)) continue;
+    std::vector<float>& s = sum[name];
+    s.resize(v.size(), 0.f);
+    for (size_t k = 0; k < v.size(); ++k) s[k] += static_cast<float>(share * v[k]);
+  }
+}
+
 }  // namespace
 
-TaskAccuracy mixture_accuracy(const Graph& g, const CalibrationOptions& o, int steps, int eval_batches) {
+TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps, int eval_batches) {
   const int in = data_op(g);
   const Dims& dims = g.dims_of(in);
-  if (dims.size() != 2) throw std::invalid_argument(g.name + ": the mixture task needs a flat [N, F] input (FC models)");
   Graph f32 = f32_copy(g);
-  f32.optimizer = Optimizer::momentum;  // plain SGD at lr 0.01 is too slow for deep FC stacks in a few hundred steps
+  f32.optimizer = Optimizer::momentum;  // plain SGD at lr 0.01 is too slow for deep stacks in a few hundred steps
   InferenceModel trainer(f32, Mode::train);
-  const MixtureTask task = make_mixture(dims[1], trainer.classes(), 77);
+  const std::unique_ptr<Task> made = make_task(dims, trainer.classes());
+  const Task& task = *made;
   std::vector<float> x;
   std::vector<int32_t> y;
+  // Batch-norm statistics for inference: the average of the last training batches'.
+  const bool has_norm = std::any_of(g.ops.begin(), g.ops.end(), [](const Op& op) { return op.kind == OpKind::batch_norm; });
+  const int stat_steps = has_norm ? std::min(steps, 20) : 0;
+  Weights statistics;
   TaskAccuracy out;
+  out.task = task.describe();
   out.steps = steps;
   for (int s = 0; s < steps; ++s) {
     task.batch(static_cast<uint64_t>(s), dims[0], x, y);
@@ -75,9 +102,11 @@ TaskAccuracy mixture_accuracy(const Graph& g, const CalibrationOptions& o, int s
     trainer.set_labels(y);
     trainer.run();
     if (s == 0) out.first_loss = trainer.loss();
+    if (s >= steps - stat_steps) add_statistics(trainer.weights(), statistics, 1.0 / stat_steps);
   }
   out.final_loss = trainer.loss();
-  const Weights trained = trainer.weights();
+  Weights trained = trainer.weights();
+  for (const auto& [name, v] : statistics) trained[name] = v;
 
   Graph reduced = g;  // calibrated on task batches the training never saw
   calibrate(reduced, o, "", trained, [&](InferenceModel& m, uint64_t seed) {

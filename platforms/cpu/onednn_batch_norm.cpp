@@ -28,12 +28,14 @@ void build_batch_norm(Net& net, int i) {
   Weight& shift = net.params().add(e, net.stream(), i, op.name + ".beta", c_md, c_md, 0.f, true);
   scale.views[op.params.at(0).name] = 0;
   shift.views[op.params.at(1).name] = 0;
-  memory mean(pd.mean_desc(), e), var(pd.variance_desc(), e);
-  if (!net.training()) {  // stored statistics of a trained model: zero mean, unit variance
-    std::memset(mean.get_data_handle(), 0, pd.mean_desc().get_size());
-    const auto n = pd.variance_desc().get_size() / sizeof(float);
-    for (size_t k = 0; k < n; ++k) static_cast<float*>(var.get_data_handle())[k] = 1.f;
-  }
+  // Statistics as weights without gradients, so they can be read back and given to another
+  // model: training writes each batch's into them, inference normalizes with the stored
+  // ones (zero mean, unit variance unless given, e.g. by a model trained on a task).
+  Weight& mean_w = net.params().add(e, net.stream(), i, op.name + ".mean", c_md, pd.mean_desc(), 0.f, true);
+  Weight& var_w = net.params().add(e, net.stream(), i, op.name + ".var", c_md, pd.variance_desc(), 1.f, true);
+  mean_w.views[mean_w.name] = 0;
+  var_w.views[var_w.name] = 0;
+  const memory mean = mean_w.w, var = var_w.w;
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x},         {DNNL_ARG_DST, y},          {DNNL_ARG_SCALE, scale.w},
                                           {DNNL_ARG_SHIFT, shift.w}, {DNNL_ARG_MEAN, mean},      {DNNL_ARG_VARIANCE, var}};
   memory ws;
