@@ -200,21 +200,28 @@ TEST(Int8, CalibratedFcKeepsFidelity) {
   }
 }
 
-// On a trained model (the seeded Gaussian-mixture task) int8 must keep the accuracy f32
-// reaches, within a few points: random weights alone cannot show that.
-TEST(Int8, TrainedOnTheMixtureTaskKeepsAccuracy) {
-  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU";
-  Graph g = build_graph(fc_point(2, 128, 64, 10, 64), models::catalog());
+// Trains point p (all layers int8, KL calibration) on its task for `steps` steps: f32 must
+// learn it, and int8 keep the accuracy within a few points.
+void expect_int8_keeps_task_accuracy(const Point& p, int steps, const std::string& task) {
+  Graph g = build_graph(p, models::catalog());
   apply_precision(g, int8_layers(g, PrecisionPolicy{}));
   CalibrationOptions o;
   o.method = CalibrationMethod::kl;
   o.batches = 4;
-  const cpu::TaskAccuracy a = cpu::task_accuracy(g, o, 200);
+  const cpu::TaskAccuracy a = cpu::task_accuracy(g, o, steps);
+  EXPECT_EQ(a.task, task);
   EXPECT_LT(a.final_loss, 0.5 * a.first_loss);
   EXPECT_GT(a.f32_accuracy, 0.8);
   EXPECT_GT(a.reduced_accuracy, a.f32_accuracy - 0.05);
-  std::printf("[task] f32 accuracy %.3f, int8 %.3f, loss %.3f -> %.3f\n", a.f32_accuracy, a.reduced_accuracy, a.first_loss,
-              a.final_loss);
+  std::printf("[task %s] f32 accuracy %.3f, int8 %.3f, loss %.3f -> %.3f\n", task.c_str(), a.f32_accuracy, a.reduced_accuracy,
+              a.first_loss, a.final_loss);
+}
+
+// On a trained model (the seeded Gaussian-mixture task) int8 must keep the accuracy f32
+// reaches, within a few points: random weights alone cannot show that.
+TEST(Int8, TrainedOnTheMixtureTaskKeepsAccuracy) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU";
+  expect_int8_keeps_task_accuracy(fc_point(2, 128, 64, 10, 64), 200, "gaussian-mixture/10");
 }
 
 // The CNN version: seeded shape images (8 classes that differ in form only). Batch-norm
@@ -228,17 +235,7 @@ TEST(Int8, TrainedOnShapeImagesKeepsAccuracy) {
   p.batch = 32;
   p.hp = {{"blocks", int64_t{1}}, {"filters", int64_t{16}}, {"image", int64_t{32}}, {"output", int64_t{8}},
           {"bottleneck", int64_t{0}}, {"branches", int64_t{1}}};
-  Graph g = build_graph(p, models::catalog());
-  apply_precision(g, int8_layers(g, PrecisionPolicy{}));
-  CalibrationOptions o;
-  o.batches = 4;
-  const cpu::TaskAccuracy a = cpu::task_accuracy(g, o, 400);
-  EXPECT_EQ(a.task, "shapes/8");
-  EXPECT_LT(a.final_loss, 0.5 * a.first_loss);
-  EXPECT_GT(a.f32_accuracy, 0.8);
-  EXPECT_GT(a.reduced_accuracy, a.f32_accuracy - 0.05);
-  std::printf("[task] f32 accuracy %.3f, int8 %.3f, loss %.3f -> %.3f\n", a.f32_accuracy, a.reduced_accuracy, a.first_loss,
-              a.final_loss);
+  expect_int8_keeps_task_accuracy(p, 400, "shapes/8");
 }
 
 TEST(Int8, PolicyPicksLayers) {
