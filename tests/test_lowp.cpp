@@ -83,6 +83,29 @@ TEST(LowpIntGemm, DfpProductIsScaledIntegerProduct) {
   for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(c[i], 0.25f * float(ref[i]));  // small sums: exact in f32
 }
 
+// Regression: the DFP product once kept 256 products per int32 sum, which wrapped for
+// aligned full-scale operands (in training: the logits and the last layer's weight gradient,
+// up to 2^33.4, turning the loss curve from 0.14 back up to 3.5). Operands of one sign at
+// the DFP limits must give the exact product (f32 rounding only) on every ISA.
+TEST(LowpIntGemm, DfpProductNeverOverflowsInt32) {
+  const Case cases[] = {{false, false, 7, 40, 1024}, {true, false, 13, 33, 600}, {false, true, 6, 64, 257}};
+  for (const int top : {kDfpGemmMax, kDfp16Max})
+    for (IntIsa isa : runnable_isas())
+      for (const Case& c : cases) {
+        const IntGemmArgs g{c.ta, c.tb, c.m, c.n, c.k, c.ta ? c.m : c.k, c.tb ? c.k : c.n, c.n};
+        const auto a = random_ints<int16_t>(size_t(c.m) * c.k, top - 50, top, 1);
+        const auto b = random_ints<int16_t>(size_t(c.k) * c.n, -top, 50 - top, 2);
+        std::vector<int64_t> ref(size_t(c.m) * c.n);
+        reference_gemm(g, a.data(), b.data(), ref.data());
+        ASSERT_LT(ref[0], -int64_t(1) << 31) << "not adversarial: the exact sum fits int32";
+        std::vector<float> out(ref.size());
+        gemm_s16s16f32(g, a.data(), b.data(), 0.5f, out.data(), isa);
+        for (size_t i = 0; i < out.size(); ++i)
+          ASSERT_NEAR(out[i], 0.5 * double(ref[i]), 1e-6 * std::fabs(0.5 * double(ref[i])))
+              << to_string(isa) << " max " << top << " " << c.m << "x" << c.n << "x" << c.k << " at " << i;
+      }
+}
+
 TEST(LowpHadamard, MatrixIsOrthogonal) {
   for (int n : {1, 2, 32, 64}) {
     const std::vector<int> h = hadamard_matrix(n);

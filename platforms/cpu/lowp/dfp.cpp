@@ -1,23 +1,85 @@
 #include "platforms/cpu/lowp/dfp.hpp"
 
+#include <immintrin.h>
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace paradnn::cpu::lowp {
 
-int dfp_exponent(const float* x, size_t n) {
+namespace {
+
+// Built for the baseline ISA, the scalar loops below call libm's nearbyintf per element and
+// do not vectorize: AVX-512 versions, chosen at run time, do 16 elements per instruction.
+bool has_avx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  return yes;
+}
+
+// GCC 12's AVX-512 headers pass _mm512_undefined_*() to the builtins and warn about it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+__attribute__((target("avx512f"))) float abs_max_avx512(const float* x, size_t n) {
+  __m512 m = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+  float r = _mm512_reduce_max_ps(m);
+  for (; i < n; ++i) r = std::max(r, std::fabs(x[i]));
+  return r;
+}
+
+// cvtps rounds to nearest even (the default mode, as nearbyint); clamping first keeps
+// out-of-range values at +-32767.
+__attribute__((target("avx512f,avx512bw"))) void quantize_avx512(const float* x, size_t n, float inv_step, int16_t* q) {
+  const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max)), s = _mm512_set1_ps(inv_step);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), s), lo), hi);
+    _mm512_mask_cvtepi32_storeu_epi16(q + i, k, _mm512_cvtps_epi32(v));
+  }
+}
+
+#pragma GCC diagnostic pop
+
+// Runs f(begin, count) on one contiguous chunk per OpenMP thread.
+template <typename F>
+void in_chunks(size_t n, F f) {
+#pragma omp parallel
+  {
+    const size_t t = omp_get_thread_num(), parts = omp_get_num_threads();
+    const size_t begin = n * t / parts, end = n * (t + 1) / parts;
+    if (end > begin) f(begin, end - begin);
+  }
+}
+
+}  // namespace
+
+int dfp_exponent(const float* x, size_t n, int qmax) {
   float amax = 0;
+  if (has_avx512()) {
+    std::vector<float> part(omp_get_max_threads(), 0.0f);
+    in_chunks(n, [&](size_t b, size_t c) { part[omp_get_thread_num()] = abs_max_avx512(x + b, c); });
+    for (float p : part) amax = std::max(amax, p);
+  } else {
 #pragma omp parallel for reduction(max : amax) schedule(static)
-  for (size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+    for (size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+  }
   if (amax == 0 || !std::isfinite(amax)) return 0;
-  int e = static_cast<int>(std::ceil(std::log2(amax / kDfp16Max)));
-  while (std::ldexp(amax, -e) > kDfp16Max) ++e;  // log2's rounding
-  while (std::ldexp(amax, -(e - 1)) <= kDfp16Max) --e;
+  int e = static_cast<int>(std::ceil(std::log2(amax / qmax)));
+  while (std::ldexp(amax, -e) > qmax) ++e;  // log2's rounding
+  while (std::ldexp(amax, -(e - 1)) <= qmax) --e;
   return e;
 }
 
 int dfp_quantize(const float* x, size_t n, int exponent, int16_t* q) {
   const float inv_step = std::ldexp(1.0f, -exponent);
+  if (has_avx512()) {
+    in_chunks(n, [&](size_t b, size_t c) { quantize_avx512(x + b, c, inv_step, q + b); });
+    return exponent;
+  }
 #pragma omp parallel for simd schedule(static)
   for (size_t i = 0; i < n; ++i) {
     const float v = std::nearbyint(x[i] * inv_step);

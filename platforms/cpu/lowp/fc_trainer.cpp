@@ -53,6 +53,8 @@ FcTrainer::FcTrainer(const FcShape& shape, Precision precision, uint64_t seed, f
   w_.resize(layers);
   b_.resize(layers);
   dw_.resize(layers);
+  qact_.resize(layers);
+  qw_.resize(layers);
   for (int l = 0; l < layers; ++l) {
     const float he = std::sqrt(2.0f / float(dims_[l]));
     w_[l].resize(size_t(dims_[l]) * dims_[l + 1]);
@@ -74,18 +76,21 @@ double FcTrainer::gemm_flops_per_step() const {
   return f;
 }
 
-void FcTrainer::product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c) {
+void FcTrainer::quantize(const std::vector<float>& x, Dfp& d) {
+  if (precision_ != Precision::int16_dfp) return;
+  d.q.resize(x.size());
+  d.exponent = dfp_quantize(x.data(), x.size(), dfp_exponent(x.data(), x.size(), kDfpGemmMax), d.q.data());
+}
+
+void FcTrainer::product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c, const Dfp& qa,
+                        const Dfp& qb) {
   // Dense row-major operands: the stored row length is op's column count, or its row count
   // when transposed.
   const int lda = ta ? m : k, ldb = tb ? k : n;
   if (precision_ == Precision::f32) return sgemm({ta, tb, m, n, k, lda, ldb, n}, a, b, c);
   if (precision_ == Precision::bf16) return bf16_->run({ta, tb, m, n, k, lda, ldb, n}, a, b, c);
-  const size_t na = size_t(m) * k, nb = size_t(k) * n;
-  qa_.resize(na);
-  qb_.resize(nb);
-  const int ea = dfp_quantize(a, na, qa_.data());
-  const int eb = dfp_quantize(b, nb, qb_.data());
-  gemm_s16s16f32({ta, tb, m, n, k, lda, ldb, n}, qa_.data(), qb_.data(), std::ldexp(1.0f, ea + eb), c, isa_);
+  gemm_s16s16f32({ta, tb, m, n, k, lda, ldb, n}, qa.q.data(), qb.q.data(), std::ldexp(1.0f, qa.exponent + qb.exponent), c,
+                 isa_);
 }
 
 void FcTrainer::forward(const Batch& batch) {
@@ -94,7 +99,9 @@ void FcTrainer::forward(const Batch& batch) {
   for (size_t l = 0; l + 1 < dims_.size(); ++l) {
     const int in = dims_[l], out = dims_[l + 1];
     float* y = act_[l + 1].data();
-    product(false, false, bs, out, in, act_[l].data(), w_[l].data(), y);
+    quantize(act_[l], qact_[l]);
+    quantize(w_[l], qw_[l]);
+    product(false, false, bs, out, in, act_[l].data(), w_[l].data(), y, qact_[l], qw_[l]);
     const bool relu = l + 2 < dims_.size();
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < bs; ++i)
@@ -130,12 +137,13 @@ double FcTrainer::step(const Batch& batch) {
   for (int l = int(dims_.size()) - 2; l >= 0; --l) {
     const int in = dims_[l], out = dims_[l + 1];
     const float* dz = grad_[l + 1].data();
+    quantize(grad_[l + 1], qdz_);
     // Backward-weights: dW = H^T dZ (in x out, reduction over the batch).
-    product(true, false, in, out, bs, act_[l].data(), dz, dw_[l].data());
+    product(true, false, in, out, bs, act_[l].data(), dz, dw_[l].data(), qact_[l], qdz_);
     if (l > 0) {
       // Backward-data: dH = dZ W^T (batch x in), then through the ReLU of layer l.
       float* dh = grad_[l].data();
-      product(false, true, bs, in, out, dz, w_[l].data(), dh);
+      product(false, true, bs, in, out, dz, w_[l].data(), dh, qdz_, qw_[l]);
       const float* h = act_[l].data();
 #pragma omp parallel for simd schedule(static)
       for (size_t i = 0; i < grad_[l].size(); ++i) dh[i] = h[i] > 0 ? dh[i] : 0.0f;

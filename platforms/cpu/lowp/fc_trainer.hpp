@@ -56,7 +56,14 @@ class FcTrainer {
  private:
   void forward(const Batch& batch);
   double softmax_loss(const Batch& batch);  // leaves dlogits
-  void product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c);
+  // A tensor in DFP: quantized once per step and used by both products that read it.
+  struct Dfp {
+    std::vector<int16_t> q;
+    int exponent = 0;
+  };
+  void quantize(const std::vector<float>& x, Dfp& d);
+  // c = op(a) op(b); in INT16 DFP from qa and qb, the operands' quantized copies.
+  void product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c, const Dfp& qa, const Dfp& qb);
 
   FcShape shape_;
   Precision precision_;
@@ -64,7 +71,8 @@ class FcTrainer {
   IntIsa isa_;
   std::vector<int> dims_;
   std::vector<std::vector<float>> w_, b_, act_, grad_, dw_;
-  std::vector<int16_t> qa_, qb_;
+  std::vector<Dfp> qact_, qw_;  // per layer: its input activations and weights
+  Dfp qdz_;                      // the gradient at the layer being back-propagated
   std::unique_ptr<Bf16Gemm> bf16_;
 };
 

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -18,21 +19,44 @@ constexpr int MR = 6, NR = 32, KC = 256, MC = 72, NC = 512;
 // A packed panel's lane: G consecutive k values of one row (or column) in one 32-bit word.
 using Micro = void (*)(const int32_t* pa, const int32_t* pb, int groups, int32_t* tile);
 
-// The zmm micro-kernel body: `tile` = sum over groups of broadcast(A word) . B panel row.
-#define PARADNN_LOWP_MICRO_ZMM(DOT)                                                          \
-  __m512i c[MR][2];                                                                          \
-  for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = _mm512_setzero_si512();                   \
-  for (int gi = 0; gi < groups; ++gi) {                                                      \
+// The zmm dot loop: c[r][h] += broadcast(A word of row r) . B panel row, over groups [G0, G1).
+#define PARADNN_LOWP_DOTS_ZMM(DOT, G0, G1)                                                   \
+  for (int gi = G0; gi < G1; ++gi) {                                                         \
     const __m512i b0 = _mm512_loadu_si512(pb + gi * NR), b1 = _mm512_loadu_si512(pb + gi * NR + 16); \
     _Pragma("GCC unroll 6") for (int r = 0; r < MR; ++r) {                                   \
       const __m512i a = _mm512_set1_epi32(pa[gi * MR + r]);                                  \
       c[r][0] = DOT(c[r][0], a, b0);                                                         \
       c[r][1] = DOT(c[r][1], a, b1);                                                         \
     }                                                                                        \
-  }                                                                                          \
+  }
+
+// The zmm micro-kernel body: `tile` (int32) = sum over all groups.
+#define PARADNN_LOWP_MICRO_ZMM(DOT)                                                          \
+  __m512i c[MR][2];                                                                          \
+  for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = _mm512_setzero_si512();                   \
+  PARADNN_LOWP_DOTS_ZMM(DOT, 0, groups)                                                      \
   for (int r = 0; r < MR; ++r) {                                                             \
     _mm512_storeu_si512(tile + r * NR, c[r][0]);                                             \
     _mm512_storeu_si512(tile + r * NR + 16, c[r][1]);                                        \
+  }
+
+// The same with f32 output: every `flush` groups the int32 sums are added to f32
+// accumulators (held in registers) and restarted, so int32 never holds more than 2 * flush
+// products: the caller picks flush so that this cannot overflow. (maskz_cvt: GCC 12 warns
+// about the undefined vector inside the plain _mm512_cvtepi32_ps.)
+#define PARADNN_LOWP_MICRO_ZMM_F32(DOT)                                                      \
+  __m512 f[MR][2];                                                                           \
+  for (int r = 0; r < MR; ++r) f[r][0] = f[r][1] = _mm512_setzero_ps();                      \
+  for (int g0 = 0; g0 < groups; g0 += flush) {                                               \
+    __m512i c[MR][2];                                                                        \
+    for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = _mm512_setzero_si512();                 \
+    PARADNN_LOWP_DOTS_ZMM(DOT, g0, std::min(groups, g0 + flush))                             \
+    for (int r = 0; r < MR; ++r)                                                             \
+      for (int h = 0; h < 2; ++h) f[r][h] = _mm512_add_ps(f[r][h], _mm512_maskz_cvtepi32_ps(0xffff, c[r][h])); \
+  }                                                                                          \
+  for (int r = 0; r < MR; ++r) {                                                             \
+    _mm512_storeu_ps(tile + r * NR, f[r][0]);                                                \
+    _mm512_storeu_ps(tile + r * NR + 16, f[r][1]);                                           \
   }
 
 #define PARADNN_MADDWD_512(c, a, b) _mm512_add_epi32(c, _mm512_madd_epi16(a, b))
@@ -46,6 +70,16 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void micro_s16_vnni(const
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void micro_u8s8_vnni(const int32_t* pa, const int32_t* pb,
                                                                             int groups, int32_t* tile) {
   PARADNN_LOWP_MICRO_ZMM(_mm512_dpbusd_epi32)
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void micro_s16_f32_vnni(const int32_t* pa, const int32_t* pb,
+                                                                               int groups, int flush, float* tile) {
+  PARADNN_LOWP_MICRO_ZMM_F32(_mm512_dpwssd_epi32)
+}
+
+__attribute__((target("avx512f,avx512bw"))) void micro_s16_f32_avx512bw(const int32_t* pa, const int32_t* pb, int groups,
+                                                                        int flush, float* tile) {
+  PARADNN_LOWP_MICRO_ZMM_F32(PARADNN_MADDWD_512)
 }
 
 __attribute__((target("avx512f,avx512bw"))) void micro_s16_avx512bw(const int32_t* pa, const int32_t* pb, int groups,
@@ -97,6 +131,29 @@ Micro s16_micro(IntIsa isa) {
   return micro_s16_scalar;
 }
 
+// f32 output for the other ISAs: the int32 kernel on `flush`-group chunks, summed in f32.
+template <Micro M>
+void micro_s16_f32_chunked(const int32_t* pa, const int32_t* pb, int groups, int flush, float* tile) {
+  alignas(64) int32_t part[MR * NR];
+  std::fill(tile, tile + MR * NR, 0.0f);
+  for (int g0 = 0; g0 < groups; g0 += flush) {
+    M(pa + g0 * MR, pb + g0 * NR, std::min(flush, groups - g0), part);
+    for (int i = 0; i < MR * NR; ++i) tile[i] += float(part[i]);
+  }
+}
+
+using MicroF32 = void (*)(const int32_t* pa, const int32_t* pb, int groups, int flush, float* tile);
+
+MicroF32 s16_f32_micro(IntIsa isa) {
+  switch (isa) {
+    case IntIsa::avx512_vnni: return micro_s16_f32_vnni;
+    case IntIsa::avx512bw: return micro_s16_f32_avx512bw;
+    case IntIsa::avx2: return micro_s16_f32_chunked<micro_s16_avx2>;
+    case IntIsa::scalar: return micro_s16_f32_chunked<micro_s16_scalar>;
+  }
+  return micro_s16_f32_chunked<micro_s16_scalar>;
+}
+
 // Element (i, p) of op(A) or (p, j) of op(B).
 template <typename T>
 struct Operand {
@@ -124,17 +181,56 @@ void pack(Get get, int r0, int rows, int k0, int kb, int32_t* dst) {
       }
 }
 
+// An int16 operand as the packing sees it: element (row, p) of op(A) (row i), or of op(B)^T
+// (row j), where p runs along the reduction. The general pack above costs several times the
+// micro-kernel's time here, so int16 gets straight loops: a k pair is one 32-bit load where
+// p is contiguous, else two rows interleaved (which the compiler vectorizes).
+struct S16Source {
+  const int16_t* data;
+  int ld;
+  bool k_contiguous;  // element at data[row * ld + p], else at data[p * ld + row]
+};
+
+S16Source s16_source(const int16_t* data, int ld, bool trans, bool by_column) { return {data, ld, trans == by_column}; }
+
+template <int G, int W>
+void pack(const S16Source& s, int r0, int rows, int k0, int kb, int32_t* dst) {
+  static_assert(G == 2);
+  const int groups = (kb + 1) / 2, pairs = kb / 2;
+  for (int panel = 0; panel * W < rows; ++panel) {
+    int32_t* d = dst + size_t(panel) * groups * W;
+    const int live = std::min(W, rows - panel * W), first = r0 + panel * W;
+    if (s.k_contiguous) {
+      for (int r = 0; r < live; ++r) {
+        const int16_t* src = s.data + size_t(first + r) * s.ld + k0;
+        for (int g = 0; g < pairs; ++g) std::memcpy(d + g * W + r, src + 2 * g, 4);
+        if (pairs < groups) d[pairs * W + r] = uint16_t(src[kb - 1]);
+      }
+    } else {
+      for (int g = 0; g < groups; ++g) {
+        const uint16_t* lo = reinterpret_cast<const uint16_t*>(s.data) + size_t(k0 + 2 * g) * s.ld + first;
+        int32_t* out = d + g * W;
+        if (g < pairs)
+          for (int r = 0; r < live; ++r) out[r] = int32_t(lo[r] | uint32_t(lo[r + s.ld]) << 16);
+        else
+          for (int r = 0; r < live; ++r) out[r] = lo[r];
+      }
+    }
+    for (int g = 0; g < groups; ++g) std::fill(d + g * W + live, d + g * W + W, 0);  // rows past the edge
+  }
+}
+
 // The blocked loop nest over output rows [i0, i1) and columns [j0, j1), on one thread.
 // enc_a(i, p) and enc_b(j, p) give the packed bits of one element; emit(tile, i, j, rows,
-// cols, first) stores a finished tile of one KC slice.
-template <int G, typename EncA, typename EncB, typename Emit>
-void blocked_range(const IntGemmArgs& g, int i0, int i1, int j0, int j1, EncA enc_a, EncB enc_b, Micro micro, Emit emit) {
+// cols, first) stores a finished tile (of T: int32 or f32) of one KC slice.
+template <int G, typename T, typename EncA, typename EncB, typename Kernel, typename Emit>
+void blocked_range(const IntGemmArgs& g, int i0, int i1, int j0, int j1, EncA enc_a, EncB enc_b, Kernel micro, Emit emit) {
   const int kc_groups = KC / G;
   // Packing buffers live as long as their thread (no allocation or zeroing per call).
   static thread_local std::vector<int32_t> pa, pb;
   pa.resize(std::max(pa.size(), size_t(MC) * kc_groups));
   pb.resize(std::max(pb.size(), size_t(NC) * kc_groups));
-  alignas(64) int32_t tile[MR * NR];
+  alignas(64) T tile[MR * NR];
   for (int n0 = j0; n0 < j1; n0 += NC) {
     const int nb = std::min(NC, j1 - n0);
     const int panels_b = (nb + NR - 1) / NR;
@@ -157,8 +253,8 @@ void blocked_range(const IntGemmArgs& g, int i0, int i1, int j0, int j1, EncA en
 
 // Splits C into one block per OpenMP thread (columns first, then rows), each computed
 // without synchronization: barriers per cache block stall when cores are shared.
-template <int G, typename EncA, typename EncB, typename Emit>
-void blocked_gemm(const IntGemmArgs& g, EncA enc_a, EncB enc_b, Micro micro, Emit emit) {
+template <int G, typename T, typename EncA, typename EncB, typename Kernel, typename Emit>
+void blocked_gemm(const IntGemmArgs& g, EncA enc_a, EncB enc_b, Kernel micro, Emit emit) {
   const int threads = std::max(1, omp_get_max_threads());
   const int col_parts = std::max(1, std::min(threads, (g.n + NR - 1) / NR));
   const int row_parts = std::max(1, std::min(threads / col_parts, (g.m + MR - 1) / MR));
@@ -169,7 +265,7 @@ void blocked_gemm(const IntGemmArgs& g, EncA enc_a, EncB enc_b, Micro micro, Emi
     for (int cp = 0; cp < col_parts; ++cp) {
       const int i0 = rp * row_step, j0 = cp * col_step;
       if (i0 < g.m && j0 < g.n)
-        blocked_range<G>(g, i0, std::min(g.m, i0 + row_step), j0, std::min(g.n, j0 + col_step), enc_a, enc_b, micro, emit);
+        blocked_range<G, T>(g, i0, std::min(g.m, i0 + row_step), j0, std::min(g.n, j0 + col_step), enc_a, enc_b, micro, emit);
     }
 }
 
@@ -189,6 +285,17 @@ auto int32_emit(const IntGemmArgs& g, int32_t* c) {
       for (int j = 0; j < cols; ++j) out[j] = first ? tile[r * NR + j] : out[j] + tile[r * NR + j];
     }
   };
+}
+
+// max |x| over a rows x cols matrix with leading dimension ld.
+int abs_max(const int16_t* x, int rows, int cols, int ld) {
+  int m = 0;
+  for (int r = 0; r < rows; ++r) {
+    const int16_t* row = x + size_t(r) * ld;
+#pragma omp simd reduction(max : m)
+    for (int j = 0; j < cols; ++j) m = std::max(m, std::abs(int(row[j])));
+  }
+  return m;
 }
 
 void check(const IntGemmArgs& g) {
@@ -223,20 +330,31 @@ void gemm_s16s16s32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, in
     for (int i = 0; i < g.m; ++i) std::fill(c + size_t(i) * g.ldc, c + size_t(i) * g.ldc + g.n, 0);
     return;
   }
-  blocked_gemm<2>(g, encoder(a, g.lda, g.trans_a, false), encoder(b, g.ldb, g.trans_b, true), s16_micro(isa),
-                  int32_emit(g, c));
+  blocked_gemm<2, int32_t>(g, s16_source(a, g.lda, g.trans_a, false), s16_source(b, g.ldb, g.trans_b, true), s16_micro(isa),
+                           int32_emit(g, c));
 }
 
 void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa) {
   check(g);
-  for (int i = 0; i < g.m; ++i) std::fill(c + size_t(i) * g.ldc, c + size_t(i) * g.ldc + g.n, 0.0f);
-  blocked_gemm<2>(g, encoder(a, g.lda, g.trans_a, false), encoder(b, g.ldb, g.trans_b, true), s16_micro(isa),
-                  [&g, c, scale](const int32_t* tile, int i0, int j0, int rows, int cols, bool) {
-                    for (int r = 0; r < rows; ++r) {
-                      float* out = c + size_t(i0 + r) * g.ldc + j0;
-                      for (int j = 0; j < cols; ++j) out[j] += scale * static_cast<float>(tile[r * NR + j]);
-                    }
-                  });
+  if (g.k == 0) {
+    for (int i = 0; i < g.m; ++i) std::fill(c + size_t(i) * g.ldc, c + size_t(i) * g.ldc + g.n, 0.0f);
+    return;
+  }
+  // One vpdpwssd lane adds 2 products per group; restart int32 before 2 * flush * max|a| * max|b|
+  // can pass 2^31 - 1 (|a|, |b| <= 32767: a pair of -32768 products alone would wrap).
+  const int64_t bound = 2 * int64_t(abs_max(a, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda)) *
+                        abs_max(b, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb);
+  const int flush = int(std::clamp<int64_t>(bound ? INT32_MAX / bound : KC, 1, KC));
+  const MicroF32 micro = s16_f32_micro(isa);
+  blocked_gemm<2, float>(
+      g, s16_source(a, g.lda, g.trans_a, false), s16_source(b, g.ldb, g.trans_b, true),
+      [micro, flush](const int32_t* pa, const int32_t* pb, int groups, float* tile) { micro(pa, pb, groups, flush, tile); },
+      [&g, c, scale](const float* tile, int i0, int j0, int rows, int cols, bool first) {
+        for (int r = 0; r < rows; ++r) {
+          float* out = c + size_t(i0 + r) * g.ldc + j0;
+          for (int j = 0; j < cols; ++j) out[j] = (first ? 0.0f : out[j]) + scale * tile[r * NR + j];
+        }
+      });
 }
 
 void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_t* c, IntIsa isa) {
@@ -259,7 +377,7 @@ void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_
   const Operand<int8_t> ob{b, g.ldb, g.trans_b};
   const Operand<int8_t> oa{a, g.lda, g.trans_a};
   auto enc_a = [oa](int i, int p) { return uint8_t(int(oa.at(i, p)) + 128); };
-  blocked_gemm<4>(g, enc_a, encoder(b, g.ldb, g.trans_b, true), micro_u8s8_vnni, int32_emit(g, c));
+  blocked_gemm<4, int32_t>(g, enc_a, encoder(b, g.ldb, g.trans_b, true), micro_u8s8_vnni, int32_emit(g, c));
   std::vector<int32_t> compensation(g.n, 0);
   for (int p = 0; p < g.k; ++p)
     for (int j = 0; j < g.n; ++j) compensation[j] += 128 * int32_t(ob.at(p, j));

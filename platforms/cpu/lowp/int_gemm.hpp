@@ -27,9 +27,11 @@ void gemm_s16s16s32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, in
 // subtracted afterwards (oneDNN's compensation). Without VNNI the operands are widened to
 // int16 and run through the int16 kernel (exact; vpmaddubsw saturates).
 void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_t* c, IntIsa isa);
-// Dynamic-fixed-point product: C (f32, overwritten) = scale * op(A) op(B); the int32 tiles of
-// each KC-long slice of the reduction are converted to f32 and summed there, so int32 holds
-// at most KC products (overflow management as in Das et al. 2018).
+// Dynamic-fixed-point product: C (f32, overwritten) = scale * op(A) op(B), exact up to f32
+// rounding for |a|, |b| <= 32767. Partial int32 sums are converted to f32 and restarted
+// every L products, L chosen from max|a| * max|b| so that no partial sum can leave int32
+// (overflow management as in Das et al. 2018): operands with headroom (fewer magnitude bits,
+// see dfp.hpp) get long chains, full-scale ones a conversion per vpdpwssd.
 void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa);
 
 // Plain loops in int64, for tests.
