@@ -2,6 +2,7 @@
 // exact integer reference, fidelity, the precision policy and its config errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include <cmath>
@@ -135,6 +136,42 @@ TEST(Int8, DenseMatchesIntegerReference) {
         }
         ASSERT_EQ(got[static_cast<size_t>(r * out + c)], static_cast<float>(acc)) << "row " << r << " col " << c;
       }
+  }
+}
+
+// dense -> ReLU -> dense, both int8: the first requantizes into u8 at the second's input
+// scale and the second reads that u8 as is. Scale 3 keeps every y1 / 3 off a rounding tie.
+TEST(Int8, ConsecutiveLayersHandOffU8) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU: int8 is skipped, not emulated";
+  const int64_t n = 4, k = 32, mid = 16, out = 8;
+  const float s2 = 3.f;
+  GraphBuilder b("fc", "t", n, DType::int8, Optimizer::sgd);
+  const int r = b.relu(b.dense(b.input({n, k}), mid, "fc1"), "r");
+  const int y = b.dense(r, out, "fc2");
+  Graph g = b.finish();
+  apply_precision(g, {true, true});
+  g.ops[static_cast<size_t>(g.op(r).inputs.at(0))].quant.input_scale = 1.f;
+  g.ops[static_cast<size_t>(y)].quant.input_scale = s2;
+  const std::vector<float> w1 = unit_scale_weights(mid, k, 11), b1 = integers(mid, -50, 50, 12);
+  const std::vector<float> w2 = unit_scale_weights(out, mid, 13), b2 = integers(out, -50, 50, 14);
+  const std::vector<float> in = integers(static_cast<size_t>(n * k), -3, 3, 15);
+  cpu::InferenceModel m(g, Mode::infer, {{"fc1.weight", w1}, {"fc1.bias", b1}, {"fc2.weight", w2}, {"fc2.bias", b2}});
+  m.feed(0, in);
+  m.run();
+  const std::vector<float> hidden = m.tensor(r), got = m.tensor(y);
+  for (int64_t row = 0; row < n; ++row) {
+    std::vector<double> q(static_cast<size_t>(mid));  // the u8 hand-off, in units of s2
+    for (int64_t c = 0; c < mid; ++c) {
+      double acc = b1[static_cast<size_t>(c)];
+      for (int64_t j = 0; j < k; ++j) acc += static_cast<double>(in[static_cast<size_t>(row * k + j)]) * w1[static_cast<size_t>(c * k + j)];
+      q[static_cast<size_t>(c)] = std::clamp(std::round(std::max(acc, 0.0) / s2), 0.0, 255.0);
+      ASSERT_EQ(hidden[static_cast<size_t>(row * mid + c)], static_cast<float>(q[static_cast<size_t>(c)] * s2)) << "hidden " << c;
+    }
+    for (int64_t c = 0; c < out; ++c) {
+      double acc = b2[static_cast<size_t>(c)];
+      for (int64_t j = 0; j < mid; ++j) acc += q[static_cast<size_t>(j)] * s2 * w2[static_cast<size_t>(c * mid + j)];
+      ASSERT_EQ(got[static_cast<size_t>(row * out + c)], static_cast<float>(acc)) << "row " << row << " col " << c;
+    }
   }
 }
 

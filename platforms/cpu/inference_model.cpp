@@ -56,7 +56,12 @@ void InferenceModel::run() {
   net_->stream().wait();
 }
 
-std::vector<float> InferenceModel::tensor(int op) { return read_plain(net_->engine(), net_->stream(), net_->output(op)); }
+std::vector<float> InferenceModel::tensor(int op) {
+  std::vector<float> v = read_plain(net_->engine(), net_->stream(), net_->output(op));
+  if (const float scale = net_->output_scale(op); scale != 1.f)
+    for (float& x : v) x *= scale;
+  return v;
+}
 
 int InferenceModel::logits_op() const {
   const Graph& g = net_->graph();

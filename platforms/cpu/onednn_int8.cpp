@@ -4,8 +4,10 @@
 // weights are s8 with one scale per output channel, quantized once when the point is
 // prepared; the primitive accumulates in s32 and its output scales (input scale x weight
 // scale of the channel) dequantize straight into an f32 output, with a following ReLU
-// fused as a post-op. oneDNN 2.x adds the bias to the s32 accumulator before the output
-// scales, so the bias is stored divided by them.
+// fused as a post-op. Where that ReLU feeds int8 dense/conv ops only, the output scales
+// requantize into u8 at their input scale instead, and they read it as is (no f32 between).
+// oneDNN adds the bias to the s32 accumulator before the output scales, so it is stored in
+// accumulator units.
 // LSTM and GRU stacks follow oneDNN's RNN convention instead: u8 data = x / scale + 128 for
 // the input and every hidden state alike (one scale: the calibrated max of the input and
 // the hidden states), s8 weights with one scale per gate and output channel (shared by
@@ -26,8 +28,10 @@ namespace {
 struct Int8Op {
   Dt src_type = Dt::s8;
   float input_scale = 1.f;
+  float handoff = 0;  // u8 output scale (handoff_scale), 0 for an f32 output
   dnnl::primitive_attr attr;
-  std::vector<float> out_scales;  // per output channel: input scale x weight scale
+  std::vector<float> acc_scales;  // per output channel: input scale x weight scale (one s32 unit)
+  std::vector<float> out_scales;  // acc_scales, over the hand-off scale where there is one
 };
 
 void check(const Net& net, int i) {
@@ -60,8 +64,9 @@ memory quantized_weights(Net& net, int i, const memory::dims& w_dims, const memo
   return dst;
 }
 
-// The bias divided by each channel's output scale (added to the s32 accumulator).
-memory quantized_bias(Net& net, int i, int64_t out, const std::vector<float>& out_scales) {
+// The bias in accumulator units (divided by each channel's input x weight scale): oneDNN
+// adds it to the s32 accumulator before the output scales.
+memory quantized_bias(Net& net, int i, int64_t out, const std::vector<float>& acc_scales) {
   const Op& op = net.graph().op(i);
   const memory::desc md({out}, Dt::f32, Tag::a);
   Weight& b = net.params().add(net.engine(), net.stream(), i, op.name + ".bias", md, md, 0.f, true);
@@ -69,8 +74,28 @@ memory quantized_bias(Net& net, int i, int64_t out, const std::vector<float>& ou
   memory q(md, net.engine());
   const auto* f = static_cast<const float*>(b.w.get_data_handle());
   auto* d = static_cast<float*>(q.get_data_handle());
-  for (int64_t c = 0; c < out; ++c) d[c] = f[c] / out_scales[static_cast<size_t>(c)];
+  for (int64_t c = 0; c < out; ++c) d[c] = f[c] / acc_scales[static_cast<size_t>(c)];
   return q;
+}
+
+// The u8 scale op i hands its output over with, or 0 for an f32 output: when a ReLU is
+// fused into it (the output is >= 0) and every consumer of that ReLU is an int8 dense or
+// conv op, all of which read u8 at the same input scale (calibrated on this one tensor).
+float handoff_scale(const Net& net, int i) {
+  if (net.fused_post(i) != Activation::relu) return 0;
+  const Graph& g = net.graph();
+  float scale = 0;
+  for (int r = i + 1; r < static_cast<int>(g.ops.size()); ++r) {
+    if (!net.fused_away(r) || g.op(r).inputs.at(0) != i) continue;
+    for (const Op& c : g.ops)
+      for (int x : c.inputs) {
+        if (x != r) continue;
+        if (c.dtype != DType::int8 || (c.kind != OpKind::dense && c.kind != OpKind::conv)) return 0;
+        if (scale != 0 && c.quant.input_scale != scale) return 0;
+        scale = c.quant.input_scale;
+      }
+  }
+  return scale;
 }
 
 Int8Op prepare(const Net& net, int i) {
@@ -78,22 +103,38 @@ Int8Op prepare(const Net& net, int i) {
   Int8Op q;
   q.src_type = input_nonnegative(net.graph(), i) ? Dt::u8 : Dt::s8;
   q.input_scale = net.graph().op(i).quant.input_scale;
+  q.handoff = handoff_scale(net, i);
   q.attr = make_attr(net.fused_post(i));
   return q;
 }
 
+Dt output_type(const Int8Op& q) { return q.handoff > 0 ? Dt::u8 : Dt::f32; }
+
 // Output scales are known only once the weights are; a primitive descriptor made with
-// placeholder scales (mask: per channel, dim 1) chooses the weights' layout first.
+// placeholder scales (mask: per channel, dim 1) chooses the weights' layout first. They
+// dequantize the s32 accumulator into f32, or requantize it into u8 at the hand-off scale.
 void set_scales(Int8Op& q, const std::vector<float>& w_scales) {
+  q.acc_scales.resize(w_scales.size());
   q.out_scales.resize(w_scales.size());
-  for (size_t c = 0; c < w_scales.size(); ++c) q.out_scales[c] = q.input_scale * w_scales[c];
+  const float to = q.handoff > 0 ? q.handoff : 1.f;
+  for (size_t c = 0; c < w_scales.size(); ++c) {
+    q.acc_scales[c] = q.input_scale * w_scales[c];
+    q.out_scales[c] = q.acc_scales[c] / to;
+  }
   q.attr.set_output_scales(1 << 1, q.out_scales);
 }
 
-// Op i's input as f32 in its producer's layout, quantized into `want`.
+// Op i's input quantized into `want`: read as is where its producer handed it over in u8
+// (at this op's input scale, handoff_scale), else quantized from f32 by a call of its own.
 memory quantized_input(Net& net, int i, const memory::desc& want, float input_scale, const memory::dims& as) {
   const Op& op = net.graph().op(i);
-  memory x = net.input(i, 0, net.input_desc(i, 0, Dt::f32));
+  const memory::desc have = net.input_desc(i, 0, Dt::f32);
+  if (have.data_type() == Dt::u8) {
+    if (net.output_scale(op.inputs.at(0)) != input_scale) throw std::logic_error(op.name + ": u8 input at another scale");
+    if (have.dims() == as) return net.input(i, 0, want);
+    return net.in_layout(i, false, op.name + ".in0", view(net.input(i, 0, have), as, net.engine()), want);
+  }
+  memory x = net.input(i, 0, have);
   if (x.get_desc().data_type() != Dt::f32) throw std::logic_error(op.name + ": int8 ops take an f32 input");
   if (x.get_desc().dims() != as) x = view(x, as, net.engine());
   memory xq(want, net.engine());
@@ -116,7 +157,7 @@ void build_dense_int8(Net& net, int i) {
   const memory::dims w_dims = image ? memory::dims{out, in[1], in[2], in[3]} : memory::dims{out, r.features};
   const memory::dims x_dims = image ? memory::dims{in[0], in[1], in[2], in[3]} : memory::dims{r.rows, r.features};
   const memory::desc x_any(x_dims, q.src_type, image ? Tag::any : Tag::ab);
-  const memory::desc y2_md({r.rows, out}, Dt::f32, Tag::ab);
+  const memory::desc y2_md({r.rows, out}, output_type(q), Tag::ab);
   const memory::desc w_any(w_dims, Dt::s8, Tag::any);
   const memory::desc b_md = op.bias ? memory::desc({out}, Dt::f32, Tag::a) : memory::desc();
   const auto prop = dnnl::prop_kind::forward_inference;
@@ -128,10 +169,11 @@ void build_dense_int8(Net& net, int i) {
   set_scales(q, w_scales);
   dnnl::inner_product_forward::primitive_desc pd({prop, x_any, probe.weights_desc(), b_md, y2_md}, q.attr, e);
   memory xq = quantized_input(net, i, pd.src_desc(), q.input_scale, x_dims);
-  memory y(plain_desc(op.out, Dt::f32), e);
+  memory y(plain_desc(op.out, output_type(q)), e);
   net.set_output(i, y);
+  if (q.handoff > 0) net.set_output_scale(i, q.handoff);
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, xq}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, view(y, {r.rows, out}, e)}};
-  if (op.bias) args[DNNL_ARG_BIAS] = quantized_bias(net, i, out, q.out_scales);
+  if (op.bias) args[DNNL_ARG_BIAS] = quantized_bias(net, i, out, q.acc_scales);
   net.add(i, "fwd", dnnl::inner_product_forward(pd), pd, args);
 }
 
@@ -146,7 +188,7 @@ void build_conv_int8(Net& net, int i) {
       pad_r{pad_right(in[2], op.out[2], k, op.stride, op.pad), pad_right(in[3], op.out[3], k, op.stride, op.pad)};
   const memory::dims x_dims{in[0], in[1], in[2], in[3]};
   const memory::desc x_any(x_dims, q.src_type, Tag::any);
-  const memory::desc y_any({op.out[0], op.out[1], op.out[2], op.out[3]}, Dt::f32, Tag::any);
+  const memory::desc y_any({op.out[0], op.out[1], op.out[2], op.out[3]}, output_type(q), Tag::any);
   const memory::desc w_any(w_dims, Dt::s8, Tag::any);
   const memory::desc b_md = op.bias ? memory::desc({o}, Dt::f32, Tag::a) : memory::desc();
   const auto prop = dnnl::prop_kind::forward_inference;
@@ -162,8 +204,9 @@ void build_conv_int8(Net& net, int i) {
   memory xq = quantized_input(net, i, pd.src_desc(), q.input_scale, x_dims);
   memory y(pd.dst_desc(), e);
   net.set_output(i, y);
+  if (q.handoff > 0) net.set_output_scale(i, q.handoff);
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, xq}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}};
-  if (op.bias) args[DNNL_ARG_BIAS] = quantized_bias(net, i, o, q.out_scales);
+  if (op.bias) args[DNNL_ARG_BIAS] = quantized_bias(net, i, o, q.acc_scales);
   net.add(i, "fwd", dnnl::convolution_forward(pd), pd, args);
 }
 

@@ -68,6 +68,7 @@ Net::Net(const Graph& g, Mode m, bool fuse)
   fused_away_.assign(n, false);
   needs_grad_.assign(n, false);
   alias_of_.assign(n, -1);
+  out_scale_.assign(n, 1.f);
   writers_.resize(n);
   y_.resize(n);
   dy_.resize(n);

@@ -83,6 +83,10 @@ class Net {
   // Input `slot` of op i in layout `want`: the tensor itself, or a reorder into a buffer.
   memory input(int i, int slot, const memory::desc& want);
   void set_output(int i, const memory& y);
+  // Op i's output is integer data that dequantizes as q * scale (an int8 op handing u8 to the
+  // next); 1 for real-valued outputs. Read-back (InferenceModel::tensor) applies it.
+  void set_output_scale(int i, float scale) { out_scale_[static_cast<size_t>(i)] = scale; }
+  float output_scale(int tensor) const { return out_scale_[static_cast<size_t>(canonical(tensor))]; }
   memory output(int tensor) const { return y_.at(static_cast<size_t>(tensor)); }
   // Gradient of op i's output (allocated in the output's layout on first use).
   memory grad(int i);
@@ -142,6 +146,7 @@ class Net {
   std::vector<Activation> post_;
   std::vector<bool> fused_away_, needs_grad_;
   std::vector<int> alias_of_;                     // fused ReLU -> its producer
+  std::vector<float> out_scale_;                  // see set_output_scale
   std::vector<std::vector<std::pair<int, int>>> writers_;  // tensor -> (op, slot) in backward order
   std::vector<memory> y_, dy_;
   std::vector<std::vector<memory>> dy_converted_;  // grad_as's conversions, per op
