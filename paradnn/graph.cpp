@@ -5,6 +5,7 @@
 
 #include "paradnn/cost.hpp"
 #include "paradnn/error.hpp"
+#include "paradnn/interval_pool.hpp"
 
 namespace paradnn {
 
@@ -125,6 +126,33 @@ StepTotals Graph::totals(Mode m) const {
   return t;
 }
 
+namespace {
+
+// The storage of one gradient per activation as the runtimes share it: gradients placed in
+// op order into an IntervalPool, tensor t live over [t, its last consumer] (a fused ReLU is
+// its producer's tensor; a reshape is a view, and extends its input's lifetime instead).
+double shared_gradient_bytes(const Graph& g, const std::vector<bool>& in_place) {
+  const int n = static_cast<int>(g.ops.size());
+  std::vector<int> canon(static_cast<size_t>(n)), hi(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) canon[static_cast<size_t>(i)] = in_place[static_cast<size_t>(i)] ? canon[static_cast<size_t>(g.op(i).inputs.at(0))] : i;
+  for (int i = n - 1; i >= 0; --i) {
+    hi[static_cast<size_t>(i)] = std::max(hi[static_cast<size_t>(i)], i);
+    if (in_place[static_cast<size_t>(i)]) continue;
+    const int reach = g.op(i).kind == OpKind::reshape ? hi[static_cast<size_t>(i)] : i;
+    for (int x : g.op(i).inputs) hi[static_cast<size_t>(canon[static_cast<size_t>(x)])] = std::max(hi[static_cast<size_t>(canon[static_cast<size_t>(x)])], reach);
+  }
+  IntervalPool pool;
+  for (int i = 0; i < n; ++i) {
+    const Op& o = g.op(i);
+    const bool view = o.kind == OpKind::input || o.kind == OpKind::token_input || o.kind == OpKind::reshape;
+    if (in_place[static_cast<size_t>(i)] || view || hi[static_cast<size_t>(i)] == i) continue;  // no gradient buffer
+    pool.place(static_cast<size_t>(o.cost.output_bytes), i, hi[static_cast<size_t>(i)]);
+  }
+  return pool.total_bytes();
+}
+
+}  // namespace
+
 MemoryEstimate Graph::memory(Mode m) const {
   MemoryEstimate e;
   double peak_pair = 0;  // inference keeps only an op's input and output alive
@@ -134,10 +162,12 @@ MemoryEstimate Graph::memory(Mode m) const {
   for (const Op& o : ops)
     for (int i : o.inputs) ++consumers[static_cast<size_t>(i)];
   double outputs = 0;
-  for (const Op& o : ops) {
-    const bool in_place = o.kind == OpKind::relu && consumers[static_cast<size_t>(o.inputs.at(0))] == 1;
+  std::vector<bool> in_place(ops.size(), false);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& o = ops[i];
+    in_place[i] = o.kind == OpKind::relu && consumers[static_cast<size_t>(o.inputs.at(0))] == 1;
     const bool view = o.kind == OpKind::input || o.kind == OpKind::token_input || o.kind == OpKind::reshape;
-    if (!in_place && !view) outputs += o.cost.output_bytes;
+    if (!in_place[i] && !view) outputs += o.cost.output_bytes;
     e.weights += o.cost.weight_bytes;
     e.workspace = std::max(e.workspace, o.cost.workspace_bytes);
     if (m == Mode::train) {
@@ -151,7 +181,7 @@ MemoryEstimate Graph::memory(Mode m) const {
     }
   }
   if (m == Mode::infer) e.activations = peak_pair;
-  e.held_buffers = m == Mode::train ? outputs : std::max(0.0, outputs - peak_pair);
+  e.held_buffers = m == Mode::train ? shared_gradient_bytes(*this, in_place) : std::max(0.0, outputs - peak_pair);
   return e;
 }
 

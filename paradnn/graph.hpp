@@ -126,8 +126,9 @@ struct StepTotals {
 struct MemoryEstimate {
   // What a step needs with ideal buffer reuse (what XLA-style planners achieve).
   double weights = 0, gradients = 0, optimizer = 0, activations = 0, workspace = 0;
-  // What paradnn's CPU and CUDA runtimes hold on top, as they keep every buffer for the
-  // whole step: each activation's gradient in training, every op's output in inference.
+  // What paradnn's CPU runtime holds on top: the activation gradients in training (storage
+  // shared where lifetimes do not overlap, as the runtime places them), every op's output
+  // in inference (kept for the whole step).
   double held_buffers = 0;
   double total() const { return weights + gradients + optimizer + activations + workspace + held_buffers; }
 };

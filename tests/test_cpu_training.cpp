@@ -82,6 +82,26 @@ TEST(CpuBackend, FusionChangesNoOutputOrGradient) {
   }
 }
 
+// Activation gradients share storage where their lifetimes do not overlap: the steps must
+// be bit for bit those of one buffer per gradient, with fewer buffers.
+TEST(CpuBackend, SharedGradientStorageChangesNoStep) {
+  for (const char* family : {"fc", "cnn", "rnn"}) {
+    const Graph g = small_model(family, "momentum");
+    cpu::CpuExecutable shared(g, Mode::train), own(g, Mode::train, true, cpu::GradientBuffers::one_per_tensor);
+    for (int s = 0; s < 3; ++s) shared.step(), own.step();
+    EXPECT_EQ(shared.loss(), own.loss()) << family;
+    for (const Op& op : g.ops)
+      for (const Param& p : op.params) EXPECT_EQ(shared.param_grad(p.name), own.param_grad(p.name)) << family << " " << p.name;
+    const IntervalPool& pool = shared.net().grad_pool();
+    size_t placed = 0;
+    for (size_t k = 0; k < pool.slots(); ++k) placed += pool.slot(static_cast<int>(k)).uses.size();
+    if (std::string(family) != "rnn") {  // embedding -> rnn -> logits: every pair overlaps or does not fit
+      EXPECT_LT(pool.slots(), placed) << family << ": no gradient shares storage";
+    }
+    EXPECT_EQ(own.net().grad_pool().slots(), 0u);
+  }
+}
+
 TEST(CpuBackend, NoReferenceKernelsInFcAndCnnSteps) {
   // oneDNN's reference kernels accept any layout and run orders of magnitude slower: a
   // layout request that lands on one must fall back to the library's own choice.

@@ -9,7 +9,7 @@
 
 namespace paradnn::cpu {
 
-CpuExecutable::CpuExecutable(const Graph& g, Mode m, bool fuse) : net_(g, m, fuse) {
+CpuExecutable::CpuExecutable(const Graph& g, Mode m, bool fuse, GradientBuffers grads) : net_(g, m, fuse, grads) {
   for (int i = 0; i < static_cast<int>(g.ops.size()); ++i) build_op(net_, i);
   net_.finalize();
 }
@@ -79,7 +79,11 @@ std::vector<float> CpuExecutable::output(int op) {
   return read_plain(net_.engine(), net_.stream(), y);
 }
 
-std::vector<float> CpuExecutable::output_grad(int op) { return read_plain(net_.engine(), net_.stream(), net_.grad(op)); }
+std::vector<float> CpuExecutable::output_grad(int op) {
+  if (!net_.grad_readable(op))
+    throw std::logic_error(net_.graph().op(op).name + ": its gradient's storage was reused later in the backward pass");
+  return read_plain(net_.engine(), net_.stream(), net_.grad(op));
+}
 
 const Param& CpuExecutable::find_param(const std::string& name) const {
   for (const Op& op : net_.graph().ops)

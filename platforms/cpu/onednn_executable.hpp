@@ -10,7 +10,7 @@ namespace paradnn::cpu {
 
 class CpuExecutable final : public Executable {
  public:
-  CpuExecutable(const Graph& g, Mode m, bool fuse = true);
+  CpuExecutable(const Graph& g, Mode m, bool fuse = true, GradientBuffers grads = GradientBuffers::shared);
 
   void step() override;
   double loss() const override;
@@ -21,7 +21,7 @@ class CpuExecutable final : public Executable {
 
   // Read-back for tests, as f32 in the IR's layout.
   std::vector<float> output(int op);       // an op's output (token ids as values)
-  std::vector<float> output_grad(int op);  // d loss / d output of an op (training)
+  std::vector<float> output_grad(int op);  // d loss / d output of an op (training; throws where shared storage was reused)
   std::vector<float> param(const std::string& name);       // current (master) weights
   std::vector<float> param_grad(const std::string& name);  // the last step's gradient
   const std::vector<int32_t>& labels() const { return net_.labels; }

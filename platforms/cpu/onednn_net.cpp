@@ -61,8 +61,8 @@ bool fusable_producer(const Op& p) {
 
 }  // namespace
 
-Net::Net(const Graph& g, Mode m, bool fuse)
-    : graph_(g), mode_(m), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+Net::Net(const Graph& g, Mode m, bool fuse, GradientBuffers grads)
+    : graph_(g), mode_(m), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), grad_buffers_(grads) {
   const size_t n = graph_.ops.size();
   post_.assign(n, Activation::none);
   fused_away_.assign(n, false);
@@ -105,6 +105,19 @@ Net::Net(const Graph& g, Mode m, bool fuse)
     const Op& op = graph_.op(i);
     for (int s = 0; s < static_cast<int>(op.inputs.size()); ++s)
       if (needs_input_grad(i, s)) writers_[static_cast<size_t>(canonical(op.inputs[s]))].push_back({i, s});
+  }
+  // Gradient lifetimes in op indices; consumers come later, so one backward sweep suffices.
+  grad_live_.resize(n);
+  grad_slot_of_.assign(n, -1);
+  for (int i = static_cast<int>(n) - 1; i >= 0; --i) {
+    grad_live_[static_cast<size_t>(i)] = {i, std::max(i, grad_live_[static_cast<size_t>(i)].second)};
+    if (fused_away(i)) continue;
+    const Op& op = graph_.op(i);
+    const int reach = op.kind == OpKind::reshape ? grad_live_[static_cast<size_t>(i)].second : i;
+    for (int x : op.inputs) {
+      int& hi = grad_live_[static_cast<size_t>(canonical(x))].second;
+      hi = std::max(hi, reach);
+    }
   }
 }
 
@@ -158,11 +171,30 @@ void Net::set_output(int i, const memory& y) { y_[static_cast<size_t>(i)] = y; }
 memory Net::grad(int i) {
   const int c = canonical(i);
   memory& g = dy_[static_cast<size_t>(c)];
-  if (!g) {
-    g = memory(y_[static_cast<size_t>(c)].get_desc(), engine_);
-    std::memset(g.get_data_handle(), 0, g.get_desc().get_size());
+  if (g) return g;
+  const memory::desc md = y_[static_cast<size_t>(c)].get_desc();
+  // Shared storage only for a gradient that is written before it is read in every step;
+  // one that nothing writes stays a private zero buffer.
+  if (training() && grad_buffers_ == GradientBuffers::shared && !writers_[static_cast<size_t>(c)].empty()) {
+    const auto [lo, hi] = grad_live_[static_cast<size_t>(c)];
+    const int k = grad_pool_.place(md.get_size(), lo, hi);
+    if (k == static_cast<int>(grad_slots_.size()))
+      grad_slots_.emplace_back(memory::desc({static_cast<memory::dim>(md.get_size())}, Dt::u8, Tag::a), engine_);
+    grad_slot_of_[static_cast<size_t>(c)] = k;
+    g = memory(md, engine_, grad_slots_[static_cast<size_t>(k)].get_data_handle());
+  } else {
+    g = memory(md, engine_);
   }
+  std::memset(g.get_data_handle(), 0, md.get_size());
   return g;
+}
+
+bool Net::grad_readable(int i) const {
+  const int c = canonical(i), k = grad_slot_of_.empty() ? -1 : grad_slot_of_[static_cast<size_t>(c)];
+  if (k < 0) return true;
+  const int lo = grad_live_[static_cast<size_t>(c)].first;
+  const auto& uses = grad_pool_.slot(k).uses;  // backward runs from high op indices to low
+  return std::none_of(uses.begin(), uses.end(), [&](const auto& u) { return u.second < lo; });
 }
 
 bool Net::alias_grad(int i, const memory& g) {

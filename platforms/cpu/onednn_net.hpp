@@ -16,6 +16,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "paradnn/graph.hpp"
+#include "paradnn/interval_pool.hpp"
 #include "platforms/cpu/onednn_params.hpp"
 
 namespace paradnn::cpu {
@@ -49,6 +50,10 @@ struct Call {
 // Where a gradient for one input of an op goes: straight into the input's gradient when
 // this op writes it first and in its layout, else into `mem` and then reordered (and
 // summed, for fan-out) into the input's gradient.
+// Activation gradients in training: storage shared by lifetimes (what a benchmark runs), or
+// one buffer per tensor so that tests can read every gradient after the step.
+enum class GradientBuffers { shared, one_per_tensor };
+
 struct Sink {
   memory mem;
   int slot = 0;
@@ -58,7 +63,7 @@ struct Sink {
 class Net {
  public:
   // `fuse` = false keeps every activation a primitive of its own (to check fusion changes nothing).
-  Net(const Graph& g, Mode m, bool fuse = true);
+  Net(const Graph& g, Mode m, bool fuse = true, GradientBuffers grads = GradientBuffers::shared);
   Net(const Net&) = delete;  // calls hold pointers into it
   Net& operator=(const Net&) = delete;
 
@@ -88,8 +93,13 @@ class Net {
   void set_output_scale(int i, float scale) { out_scale_[static_cast<size_t>(i)] = scale; }
   float output_scale(int tensor) const { return out_scale_[static_cast<size_t>(canonical(tensor))]; }
   memory output(int tensor) const { return y_.at(static_cast<size_t>(tensor)); }
-  // Gradient of op i's output (allocated in the output's layout on first use).
+  // Gradient of op i's output (allocated in the output's layout on first use; storage
+  // shared with gradients whose lifetimes do not overlap, see grad_live_).
   memory grad(int i);
+  // Whether op i's gradient still holds the last step's values after the step (false where
+  // a gradient placed later in the backward pass reused its storage).
+  bool grad_readable(int i) const;
+  const IntervalPool& grad_pool() const { return grad_pool_; }  // the shared gradient storage
   // The output gradient in layout `want` (reordered in the backward phase if needed; one
   // reorder per layout, however many of the op's primitives ask for it).
   memory grad_as(int i, const memory::desc& want);
@@ -150,6 +160,14 @@ class Net {
   std::vector<std::vector<std::pair<int, int>>> writers_;  // tensor -> (op, slot) in backward order
   std::vector<memory> y_, dy_;
   std::vector<std::vector<memory>> dy_converted_;  // grad_as's conversions, per op
+  // Activation gradients share storage where their lifetimes in the backward pass do not
+  // overlap: tensor t's gradient is live from its last consumer's backward to its own
+  // ([t, hi] in op indices; a reshape that aliases it extends hi to its own consumers').
+  std::vector<std::pair<int, int>> grad_live_;
+  IntervalPool grad_pool_;
+  std::vector<memory> grad_slots_;  // one byte buffer per pool slot
+  std::vector<int> grad_slot_of_;   // tensor -> slot, -1 for a private buffer
+  GradientBuffers grad_buffers_;
   std::vector<std::vector<Call>> fwd_, bwd_;
   std::vector<Call> update_;
   UpdateRule rule_;
