@@ -111,7 +111,7 @@ Vec concat(const Graph& g, const Op& op, const Values& v) {
 
 // Stacked cells with oneDNN's gate order (LSTM: i, f, c~, o; GRU: u, r, o), zero initial state.
 Vec rnn(const Op& op, const Dims& in, const Vec& x0, const Params& p) {
-  const int64_t steps = in[0], n = in[1], h = op.out[2], g = gates(op.cell);
+  const int64_t steps = in[0], n = in[1], h = op.out[2];
   Vec x = x0;
   int64_t c_in = in[2];
   for (int64_t l = 0; l < op.layers; ++l) {

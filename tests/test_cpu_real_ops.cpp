@@ -413,7 +413,9 @@ TEST_P(CpuRealModels, OneTrainingAndOneInferenceStepAtBatch1) {
   for (Mode m : {Mode::train, Mode::infer}) {
     cpu::CpuExecutable ex(g, m);
     ex.step();
-    if (m == Mode::train) EXPECT_TRUE(std::isfinite(ex.loss())) << g.name;
+    if (m == Mode::train) {
+      EXPECT_TRUE(std::isfinite(ex.loss())) << g.name;
+    }
   }
 }
 

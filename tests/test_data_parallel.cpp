@@ -78,7 +78,9 @@ TEST_P(StrongScaling, AllReducedSliceGradientsEqualWholeBatchGradients) {
   o.overlap = overlap;
   o.bucket_bytes = 4096;  // several buckets even for this small model
   cpu::GradientAllreduce reduce(part.net(), o);
-  if (overlap) EXPECT_GT(reduce.buckets(), 2u);
+  if (overlap) {
+    EXPECT_GT(reduce.buckets(), 2u);
+  }
   whole.step();
   part.step();
   alone.step();
@@ -87,7 +89,9 @@ TEST_P(StrongScaling, AllReducedSliceGradientsEqualWholeBatchGradients) {
     ASSERT_EQ(want.size(), got.size()) << name;
     EXPECT_LT(max_rel_diff(got, want), 1e-5) << name << " on rank " << rank();
     // Not vacuous: this rank's own gradient is not the whole batch's.
-    if (ranks() > 1) EXPECT_GT(max_rel_diff(alone.param_grad(name), want), 1e-3) << name;
+    if (ranks() > 1) {
+      EXPECT_GT(max_rel_diff(alone.param_grad(name), want), 1e-3) << name;
+    }
   }
   // Every rank applied the same update from the same (broadcast) start.
   for (const std::string& name : param_names(whole_g))

@@ -72,8 +72,9 @@ TEST(Sweep, OneRowPerPointWithCountsAndManifest) {
   EXPECT_EQ(keys.size(), 8u);
   // flops_per_step is the graph's analytic count: fc layers=1 nodes=8 batch=4 infer.
   for (const Row& r : t.rows)
-    if (r.at("nodes") == "8" && r.at("batch") == "4" && r.at("mode") == "infer")
+    if (r.at("nodes") == "8" && r.at("batch") == "4" && r.at("mode") == "infer") {
       EXPECT_EQ(r.at("flops_per_step"), "928");  // dense 2*4*8*8+32, relu 32, dense 2*4*8*4+16, loss 5*16
+    }
   EXPECT_TRUE(fs::exists(s.manifest));
 }
 
