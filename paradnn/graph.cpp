@@ -128,10 +128,11 @@ StepTotals Graph::totals(Mode m) const {
 
 namespace {
 
-// The storage of one gradient per activation as the runtimes share it: gradients placed in
-// op order into an IntervalPool, tensor t live over [t, its last consumer] (a fused ReLU is
-// its producer's tensor; a reshape is a view, and extends its input's lifetime instead).
-double shared_gradient_bytes(const Graph& g, const std::vector<bool>& in_place) {
+// The storage of one buffer per activation (its gradient in training, itself in inference)
+// as the CPU runtime shares it: placed in op order into an IntervalPool, tensor t live over
+// [t, its last consumer] (a fused ReLU is its producer's tensor; a reshape is a view, and
+// extends its input's lifetime instead). A tensor nothing reads (the loss) holds none.
+double shared_buffer_bytes(const Graph& g, const std::vector<bool>& in_place) {
   const int n = static_cast<int>(g.ops.size());
   std::vector<int> canon(static_cast<size_t>(n)), hi(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) canon[static_cast<size_t>(i)] = in_place[static_cast<size_t>(i)] ? canon[static_cast<size_t>(g.op(i).inputs.at(0))] : i;
@@ -145,7 +146,7 @@ double shared_gradient_bytes(const Graph& g, const std::vector<bool>& in_place) 
   for (int i = 0; i < n; ++i) {
     const Op& o = g.op(i);
     const bool view = o.kind == OpKind::input || o.kind == OpKind::token_input || o.kind == OpKind::reshape;
-    if (in_place[static_cast<size_t>(i)] || view || hi[static_cast<size_t>(i)] == i) continue;  // no gradient buffer
+    if (in_place[static_cast<size_t>(i)] || view || hi[static_cast<size_t>(i)] == i) continue;
     pool.place(static_cast<size_t>(o.cost.output_bytes), i, hi[static_cast<size_t>(i)]);
   }
   return pool.total_bytes();
@@ -161,13 +162,10 @@ MemoryEstimate Graph::memory(Mode m) const {
   std::vector<int> consumers(ops.size(), 0);
   for (const Op& o : ops)
     for (int i : o.inputs) ++consumers[static_cast<size_t>(i)];
-  double outputs = 0;
   std::vector<bool> in_place(ops.size(), false);
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& o = ops[i];
     in_place[i] = o.kind == OpKind::relu && consumers[static_cast<size_t>(o.inputs.at(0))] == 1;
-    const bool view = o.kind == OpKind::input || o.kind == OpKind::token_input || o.kind == OpKind::reshape;
-    if (!in_place[i] && !view) outputs += o.cost.output_bytes;
     e.weights += o.cost.weight_bytes;
     e.workspace = std::max(e.workspace, o.cost.workspace_bytes);
     if (m == Mode::train) {
@@ -181,7 +179,8 @@ MemoryEstimate Graph::memory(Mode m) const {
     }
   }
   if (m == Mode::infer) e.activations = peak_pair;
-  e.held_buffers = m == Mode::train ? shared_gradient_bytes(*this, in_place) : std::max(0.0, outputs - peak_pair);
+  const double shared = shared_buffer_bytes(*this, in_place);
+  e.held_buffers = m == Mode::train ? shared : std::max(0.0, shared - peak_pair);
   return e;
 }
 

@@ -126,9 +126,9 @@ struct StepTotals {
 struct MemoryEstimate {
   // What a step needs with ideal buffer reuse (what XLA-style planners achieve).
   double weights = 0, gradients = 0, optimizer = 0, activations = 0, workspace = 0;
-  // What paradnn's CPU runtime holds on top: the activation gradients in training (storage
-  // shared where lifetimes do not overlap, as the runtime places them), every op's output
-  // in inference (kept for the whole step).
+  // What paradnn's CPU runtime holds on top, in storage shared where lifetimes do not
+  // overlap (as the runtime places it): the activation gradients in training, the op
+  // outputs beyond the ideal input-output pair in inference.
   double held_buffers = 0;
   double total() const { return weights + gradients + optimizer + activations + workspace + held_buffers; }
 };

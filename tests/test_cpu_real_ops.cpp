@@ -381,7 +381,7 @@ TEST(CpuTiedParams, ConvolutionSharedAcrossLevels) {
   const int merged = b.add({b.global_avg_pool(h3, "gap3"), b.global_avg_pool(h4, "gap4")}, "merge");
   b.softmax_xent(b.dense(merged, 3, "cls"));
   const Graph g = b.finish();
-  cpu::CpuExecutable ex(g, Mode::train, true, cpu::GradientBuffers::one_per_tensor);  // reads both heads' gradients
+  cpu::CpuExecutable ex(g, Mode::train, true, cpu::Buffers::one_per_tensor);  // reads both heads' gradients
   const Vec w = to_double(ex.param("head.p3.weight")), bias = to_double(ex.param("head.p3.bias"));
   ex.step();
   Vec dw(w.size(), 0.0), db(bias.size(), 0.0);

@@ -82,23 +82,34 @@ TEST(CpuBackend, FusionChangesNoOutputOrGradient) {
   }
 }
 
-// Activation gradients share storage where their lifetimes do not overlap: the steps must
-// be bit for bit those of one buffer per gradient, with fewer buffers.
-TEST(CpuBackend, SharedGradientStorageChangesNoStep) {
+// Activation gradients (training) and op outputs (inference) share storage where their
+// lifetimes do not overlap: steps must be bit for bit those of one buffer per tensor, with
+// fewer buffers.
+size_t buffers_placed(const IntervalPool& pool) {
+  size_t placed = 0;
+  for (size_t k = 0; k < pool.slots(); ++k) placed += pool.slot(static_cast<int>(k)).uses.size();
+  return placed;
+}
+
+TEST(CpuBackend, SharedStorageChangesNoStep) {
   for (const char* family : {"fc", "cnn", "rnn"}) {
     const Graph g = small_model(family, "momentum");
-    cpu::CpuExecutable shared(g, Mode::train), own(g, Mode::train, true, cpu::GradientBuffers::one_per_tensor);
+    cpu::CpuExecutable shared(g, Mode::train), own(g, Mode::train, true, cpu::Buffers::one_per_tensor);
     for (int s = 0; s < 3; ++s) shared.step(), own.step();
     EXPECT_EQ(shared.loss(), own.loss()) << family;
     for (const Op& op : g.ops)
       for (const Param& p : op.params) EXPECT_EQ(shared.param_grad(p.name), own.param_grad(p.name)) << family << " " << p.name;
-    const IntervalPool& pool = shared.net().grad_pool();
-    size_t placed = 0;
-    for (size_t k = 0; k < pool.slots(); ++k) placed += pool.slot(static_cast<int>(k)).uses.size();
-    if (std::string(family) != "rnn") {  // embedding -> rnn -> logits: every pair overlaps or does not fit
-      EXPECT_LT(pool.slots(), placed) << family << ": no gradient shares storage";
+    EXPECT_EQ(own.net().buffer_pool().slots(), 0u);
+    cpu::CpuExecutable shared_infer(g, Mode::infer), own_infer(g, Mode::infer, true, cpu::Buffers::one_per_tensor);
+    shared_infer.step(), own_infer.step();
+    const int logits = g.op(g.loss_op()).inputs.at(0);
+    EXPECT_EQ(shared_infer.output(logits), own_infer.output(logits)) << family;
+    if (std::string(family) == "rnn") continue;  // embedding -> rnn -> logits: no pair both fits and is disjoint
+    EXPECT_THROW(shared_infer.output(1), std::logic_error) << family << ": op 1's output is reused later";
+    for (const cpu::CpuExecutable* ex : {&shared, &shared_infer}) {
+      const IntervalPool& pool = ex->net().buffer_pool();
+      EXPECT_LT(pool.slots(), buffers_placed(pool)) << family << ": no buffer shares storage";
     }
-    EXPECT_EQ(own.net().grad_pool().slots(), 0u);
   }
 }
 

@@ -8,7 +8,7 @@
 namespace paradnn::cpu {
 
 InferenceModel::InferenceModel(const Graph& g, Mode m, const Weights& weights) {
-  net_ = std::make_unique<Net>(g, m);
+  net_ = std::make_unique<Net>(g, m, true, Buffers::one_per_tensor);  // every tensor readable after run()
   // ParamStore::initial is keyed by the backend's weight names (the IR parameter names
   // for every op that owns its parameters).
   net_->params().initial = weights;

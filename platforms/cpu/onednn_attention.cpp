@@ -41,8 +41,7 @@ void build_batched_matmul(Net& net, int i) {
   const Dims& db = net.graph().dims_of(op.inputs.at(1));
   memory a = net.input(i, 0, plain_desc(da, t));
   memory b = net.input(i, 1, plain_desc(db, t));
-  memory c(plain_desc(op.out, t), e);
-  net.set_output(i, c);
+  memory c = net.new_output(i, plain_desc(op.out, t));
   // The weights operand as [B, K, N].
   auto as_kn = [&](const memory& m) { return op.transpose_b ? memory(transposed(m.get_desc()), e, m.get_data_handle()) : m; };
   add_matmul(net, i, "fwd", a, as_kn(b), c);
@@ -91,8 +90,7 @@ void build_softmax(Net& net, int i) {
   const auto alg = dnnl::algorithm::softmax_accurate;
   const auto prop = net.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   dnnl::softmax_v2_forward::primitive_desc pd({prop, alg, md, md, axis}, make_attr(), e);
-  memory y(md, e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, md);
   net.add(i, "fwd", dnnl::softmax_v2_forward(pd), pd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}});
   if (!net.needs_input_grad(i, 0)) return;
 
@@ -115,8 +113,7 @@ void build_layer_norm(Net& net, int i) {
   dnnl::layer_normalization_forward::primitive_desc pd({prop, md, eps, flags}, make_attr(), e);
 
   memory x = net.input(i, 0, md);
-  memory y(pd.dst_desc(), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, pd.dst_desc());
   const memory::desc c_md({in.back()}, Dt::f32, Tag::a);
   Weight& scale = net.params().add(e, net.stream(), i, op.name + ".gamma", c_md, c_md, 1.f, true);
   Weight& shift = net.params().add(e, net.stream(), i, op.name + ".beta", c_md, c_md, 0.f, true);

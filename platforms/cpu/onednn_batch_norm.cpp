@@ -21,8 +21,7 @@ void build_batch_norm(Net& net, int i) {
   dnnl::batch_normalization_forward::primitive_desc pd({prop, x_md, eps, fwd_flags}, make_attr(), e);
 
   memory x = net.input(i, 0, x_md);
-  memory y(pd.dst_desc(), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, pd.dst_desc());
   const memory::desc c_md({c}, Dt::f32, Tag::a);
   Weight& scale = net.params().add(e, net.stream(), i, op.name + ".gamma", c_md, c_md, 1.f, true);
   Weight& shift = net.params().add(e, net.stream(), i, op.name + ".beta", c_md, c_md, 0.f, true);

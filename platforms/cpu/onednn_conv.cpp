@@ -38,8 +38,7 @@ void build_conv(Net& net, int i) {
                                          make_attr(net.fused_post(i)), e);
 
   memory x = net.input(i, 0, pd.src_desc());
-  memory y(pd.dst_desc(), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, pd.dst_desc());
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
   const WeightAndBias wb = add_weight_and_bias(net, i, w_dims, pd.weights_desc(), static_cast<float>(in[1] / g * k * k), b_md, args);
   net.add(i, "fwd", convolution_forward(pd), pd, args);

@@ -49,9 +49,8 @@ void build_dense(Net& net, int i) {
 
   memory x = net.input(i, 0, image ? pd.src_desc() : x_want);
   memory x2 = image ? x : view(x, {r.rows, r.features}, e);
-  memory y(plain_desc(op.out, t), e);
+  memory y = net.new_output(i, plain_desc(op.out, t));
   memory y2 = view(y, {r.rows, out}, e);
-  net.set_output(i, y);
 
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x2}, {DNNL_ARG_DST, y2}};
   const WeightAndBias wb = add_weight_and_bias(net, i, w_dims, pd.weights_desc(), static_cast<float>(r.features), b_md, args);

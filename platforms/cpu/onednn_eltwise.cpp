@@ -14,8 +14,7 @@ void build_eltwise(Net& net, int i) {
   const auto prop = net.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   dnnl::eltwise_forward::primitive_desc pd({prop, alg, x_md, 0.f, 0.f}, make_attr(), e);
   memory x = net.input(i, 0, x_md);
-  memory y(pd.dst_desc(), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, pd.dst_desc());
   net.add(i, "fwd", dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}});
   if (!net.needs_input_grad(i, 0)) return;
 

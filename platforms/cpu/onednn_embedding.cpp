@@ -24,8 +24,7 @@ void build_embedding(Net& net, int i) {
   table.views[op.params.at(0).name] = 0;
   const memory lookup = net.in_layout(i, false, op.name + ".table", table.w, rows_md);
   memory ids = net.input(i, 0, plain_desc(net.graph().dims_of(op.inputs.at(0)), Dt::s32));
-  memory y(plain_desc(op.out, t), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, plain_desc(op.out, t));
   const int64_t tokens = elements(net.graph().dims_of(op.inputs.at(0)));
   const size_t row_bytes = static_cast<size_t>(dim) * memory::data_type_size(t);
   const auto* id = static_cast<const int32_t*>(ids.get_data_handle());

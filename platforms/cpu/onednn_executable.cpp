@@ -9,7 +9,7 @@
 
 namespace paradnn::cpu {
 
-CpuExecutable::CpuExecutable(const Graph& g, Mode m, bool fuse, GradientBuffers grads) : net_(g, m, fuse, grads) {
+CpuExecutable::CpuExecutable(const Graph& g, Mode m, bool fuse, Buffers buffers) : net_(g, m, fuse, buffers) {
   for (int i = 0; i < static_cast<int>(g.ops.size()); ++i) build_op(net_, i);
   net_.finalize();
 }
@@ -71,6 +71,8 @@ std::string CpuExecutable::kernels() const {
 }
 
 std::vector<float> CpuExecutable::output(int op) {
+  if (!net_.training() && !net_.intact(op))
+    throw std::logic_error(net_.graph().op(op).name + ": its output's storage was reused later in the forward pass");
   const memory y = net_.output(op);
   if (y.get_desc().data_type() == Dt::s32) {
     const auto* ids = static_cast<const int32_t*>(y.get_data_handle());
@@ -80,7 +82,7 @@ std::vector<float> CpuExecutable::output(int op) {
 }
 
 std::vector<float> CpuExecutable::output_grad(int op) {
-  if (!net_.grad_readable(op))
+  if (net_.training() && !net_.intact(op))
     throw std::logic_error(net_.graph().op(op).name + ": its gradient's storage was reused later in the backward pass");
   return read_plain(net_.engine(), net_.stream(), net_.grad(op));
 }

@@ -10,7 +10,7 @@ namespace paradnn::cpu {
 
 class CpuExecutable final : public Executable {
  public:
-  CpuExecutable(const Graph& g, Mode m, bool fuse = true, GradientBuffers grads = GradientBuffers::shared);
+  CpuExecutable(const Graph& g, Mode m, bool fuse = true, Buffers buffers = Buffers::shared);
 
   void step() override;
   double loss() const override;
@@ -20,13 +20,15 @@ class CpuExecutable final : public Executable {
   std::vector<int> primitive_arg_counts() const { return net_.primitive_arg_counts(); }
 
   // Read-back for tests, as f32 in the IR's layout.
+  // Both throw where a tensor that ran later reused the shared buffer (Buffers::shared).
   std::vector<float> output(int op);       // an op's output (token ids as values)
-  std::vector<float> output_grad(int op);  // d loss / d output of an op (training; throws where shared storage was reused)
+  std::vector<float> output_grad(int op);  // d loss / d output of an op (training)
   std::vector<float> param(const std::string& name);       // current (master) weights
   std::vector<float> param_grad(const std::string& name);  // the last step's gradient
   const std::vector<int32_t>& labels() const { return net_.labels; }
   // The lowered net, for wrappers that add calls to its step (data-parallel all-reduce).
   Net& net() { return net_; }
+  const Net& net() const { return net_; }
 
  private:
   const Param& find_param(const std::string& name) const;

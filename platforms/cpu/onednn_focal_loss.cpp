@@ -27,13 +27,11 @@ inline float log_sigmoid(float x) { return std::fmin(x, 0.f) - std::log1p(std::e
 
 void build_focal_loss(Net& net, int i) {
   const Op& op = net.graph().op(i);
-  const dnnl::engine& e = net.engine();
   const Dims& in = net.graph().dims_of(op.inputs.at(0));
   const int64_t n = elements(in), rows = n / in.back();
   const memory::desc logits_md = plain_desc(in, Dt::f32);
   memory x = net.input(i, 0, logits_md);
-  memory loss(memory::desc({1}, Dt::f32, Tag::a), e);
-  net.set_output(i, loss);
+  memory loss = net.new_output(i, memory::desc({1}, Dt::f32, Tag::a));
 
   net.labels.resize(static_cast<size_t>(n));
   std::mt19937 rng(5);

@@ -169,8 +169,7 @@ void build_dense_int8(Net& net, int i) {
   set_scales(q, w_scales);
   dnnl::inner_product_forward::primitive_desc pd({prop, x_any, probe.weights_desc(), b_md, y2_md}, q.attr, e);
   memory xq = quantized_input(net, i, pd.src_desc(), q.input_scale, x_dims);
-  memory y(plain_desc(op.out, output_type(q)), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, plain_desc(op.out, output_type(q)));
   if (q.handoff > 0) net.set_output_scale(i, q.handoff);
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, xq}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, view(y, {r.rows, out}, e)}};
   if (op.bias) args[DNNL_ARG_BIAS] = quantized_bias(net, i, out, q.acc_scales);
@@ -202,8 +201,7 @@ void build_conv_int8(Net& net, int i) {
   dnnl::convolution_forward::primitive_desc pd(
       {prop, alg, x_any, probe.weights_desc(), b_md, y_any, strides, pad_l, pad_r}, q.attr, e);
   memory xq = quantized_input(net, i, pd.src_desc(), q.input_scale, x_dims);
-  memory y(pd.dst_desc(), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, pd.dst_desc());
   if (q.handoff > 0) net.set_output_scale(i, q.handoff);
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, xq}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}};
   if (op.bias) args[DNNL_ARG_BIAS] = quantized_bias(net, i, o, q.acc_scales);
@@ -289,8 +287,7 @@ void build_rnn_int8(Net& net, int i) {
   if (x.get_desc().data_type() != Dt::f32) throw std::logic_error(op.name + ": int8 ops take an f32 input");
   memory xq(src, e);
   net.add_quantize(i, op.name + ".in0:quantize", x, xq, attr);
-  memory y(dst, e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, dst);
   net.add(i, "fwd", prim, pd,
           {{DNNL_ARG_SRC_LAYER, xq},
            {DNNL_ARG_WEIGHTS_LAYER, quantized_rnn_weights(net, w.layer->w, pd.weights_layer_desc(), once)},

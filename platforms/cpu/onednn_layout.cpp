@@ -32,8 +32,7 @@ void build_transpose(Net& net, int i) {
   const dnnl::engine& e = net.engine();
   const memory::desc x_md = net.input_desc(i, 0, to_dnnl(op.dtype));
   memory x = net.input(i, 0, x_md);
-  memory y(plain_desc(op.out, x_md.data_type()), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, plain_desc(op.out, x_md.data_type()));
   // y seen with the input's dims: new.dims[perm[k]] = out[k] = in[perm[k]].
   const std::vector<int> perm(op.perm.begin(), op.perm.end());
   net.add_reorder(i, false, op.name, x, memory(y.get_desc().permute_axes(perm), e, y.get_data_handle()));
@@ -54,8 +53,7 @@ void build_upsample(Net& net, int i) {
   const auto prop = net.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   dnnl::resampling_forward::primitive_desc pd({prop, alg, x_md, y_any}, make_attr(), e);
   memory x = net.input(i, 0, x_md);
-  memory y(pd.dst_desc(), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, pd.dst_desc());
   net.add(i, "fwd", dnnl::resampling_forward(pd), pd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}});
   if (!net.needs_input_grad(i, 0)) return;
 

@@ -17,18 +17,17 @@ void build_add(Net& net, int i) {
   memory y;
   if (xs.size() == 2) {
     dnnl::binary::primitive_desc pd({dnnl::algorithm::binary_add, md0, md0, y_any}, make_attr(net.fused_post(i)), e);
-    y = memory(pd.dst_desc(), e);
+    y = net.new_output(i, pd.dst_desc());
     net.add(i, "fwd", dnnl::binary(pd), pd, {{DNNL_ARG_SRC_0, xs[0]}, {DNNL_ARG_SRC_1, xs[1]}, {DNNL_ARG_DST, y}});
   } else {
     const std::vector<float> scales(xs.size(), 1.f);
     const std::vector<memory::desc> mds(xs.size(), md0);
     dnnl::sum::primitive_desc pd(md0, scales, mds, e, make_attr());
-    y = memory(pd.dst_desc(), e);
+    y = net.new_output(i, pd.dst_desc());
     std::unordered_map<int, memory> args = {{DNNL_ARG_DST, y}};
     for (size_t s = 0; s < xs.size(); ++s) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(s)] = xs[s];
     net.add(i, "fwd", dnnl::sum(pd), pd, args);
   }
-  net.set_output(i, y);
   if (!net.training()) return;
   memory dy = net.grad(i);
   add_post_backward(net, i, y, dy);
@@ -48,8 +47,7 @@ void build_concat(Net& net, int i) {
   }
   const memory::desc y_any(memory::dims(op.out.begin(), op.out.end()), t, Tag::any);
   dnnl::concat::primitive_desc pd(y_any, 1, mds, e, make_attr());
-  memory y(pd.dst_desc(), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, pd.dst_desc());
   std::unordered_map<int, memory> args = {{DNNL_ARG_DST, y}};
   for (size_t s = 0; s < xs.size(); ++s) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(s)] = xs[s];
   net.add(i, "fwd", dnnl::concat(pd), pd, args);

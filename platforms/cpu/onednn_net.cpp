@@ -61,8 +61,8 @@ bool fusable_producer(const Op& p) {
 
 }  // namespace
 
-Net::Net(const Graph& g, Mode m, bool fuse, GradientBuffers grads)
-    : graph_(g), mode_(m), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), grad_buffers_(grads) {
+Net::Net(const Graph& g, Mode m, bool fuse, Buffers buffers)
+    : graph_(g), mode_(m), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), buffers_(buffers) {
   const size_t n = graph_.ops.size();
   post_.assign(n, Activation::none);
   fused_away_.assign(n, false);
@@ -91,6 +91,19 @@ Net::Net(const Graph& g, Mode m, bool fuse, GradientBuffers grads)
     fused_away_[i] = true;
     alias_of_[i] = p;
   }
+  // Lifetimes in op indices; consumers come later, so one sweep from the end suffices.
+  live_.resize(n);
+  slot_of_.assign(n, -1);
+  for (int i = static_cast<int>(n) - 1; i >= 0; --i) {
+    live_[static_cast<size_t>(i)] = {i, std::max(i, live_[static_cast<size_t>(i)].second)};
+    if (fused_away(static_cast<int>(i))) continue;
+    const Op& op = graph_.op(i);
+    const int reach = op.kind == OpKind::reshape ? live_[static_cast<size_t>(i)].second : i;
+    for (int x : op.inputs) {
+      int& hi = live_[static_cast<size_t>(canonical(x))].second;
+      hi = std::max(hi, reach);
+    }
+  }
   if (!training()) return;
   for (size_t i = 0; i < n; ++i) {
     const Op& op = graph_.ops[i];
@@ -105,19 +118,6 @@ Net::Net(const Graph& g, Mode m, bool fuse, GradientBuffers grads)
     const Op& op = graph_.op(i);
     for (int s = 0; s < static_cast<int>(op.inputs.size()); ++s)
       if (needs_input_grad(i, s)) writers_[static_cast<size_t>(canonical(op.inputs[s]))].push_back({i, s});
-  }
-  // Gradient lifetimes in op indices; consumers come later, so one backward sweep suffices.
-  grad_live_.resize(n);
-  grad_slot_of_.assign(n, -1);
-  for (int i = static_cast<int>(n) - 1; i >= 0; --i) {
-    grad_live_[static_cast<size_t>(i)] = {i, std::max(i, grad_live_[static_cast<size_t>(i)].second)};
-    if (fused_away(i)) continue;
-    const Op& op = graph_.op(i);
-    const int reach = op.kind == OpKind::reshape ? grad_live_[static_cast<size_t>(i)].second : i;
-    for (int x : op.inputs) {
-      int& hi = grad_live_[static_cast<size_t>(canonical(x))].second;
-      hi = std::max(hi, reach);
-    }
   }
 }
 
@@ -168,6 +168,23 @@ memory Net::input(int i, int slot, const memory::desc& want) {
 
 void Net::set_output(int i, const memory& y) { y_[static_cast<size_t>(i)] = y; }
 
+memory Net::new_output(int i, const memory::desc& md) {
+  // An output nothing reads inside the step (the loss) keeps its own buffer for read-back.
+  const bool share = !training() && buffers_ == Buffers::shared && live_[static_cast<size_t>(i)].second > i;
+  memory y = share ? pooled(i, md) : memory(md, engine_);
+  set_output(i, y);
+  return y;
+}
+
+memory Net::pooled(int t, const memory::desc& md) {
+  const auto [lo, hi] = live_[static_cast<size_t>(t)];
+  const int k = pool_.place(md.get_size(), lo, hi);
+  if (k == static_cast<int>(slots_.size()))
+    slots_.emplace_back(memory::desc({static_cast<memory::dim>(md.get_size())}, Dt::u8, Tag::a), engine_);
+  slot_of_[static_cast<size_t>(t)] = k;
+  return memory(md, engine_, slots_[static_cast<size_t>(k)].get_data_handle());
+}
+
 memory Net::grad(int i) {
   const int c = canonical(i);
   memory& g = dy_[static_cast<size_t>(c)];
@@ -175,26 +192,19 @@ memory Net::grad(int i) {
   const memory::desc md = y_[static_cast<size_t>(c)].get_desc();
   // Shared storage only for a gradient that is written before it is read in every step;
   // one that nothing writes stays a private zero buffer.
-  if (training() && grad_buffers_ == GradientBuffers::shared && !writers_[static_cast<size_t>(c)].empty()) {
-    const auto [lo, hi] = grad_live_[static_cast<size_t>(c)];
-    const int k = grad_pool_.place(md.get_size(), lo, hi);
-    if (k == static_cast<int>(grad_slots_.size()))
-      grad_slots_.emplace_back(memory::desc({static_cast<memory::dim>(md.get_size())}, Dt::u8, Tag::a), engine_);
-    grad_slot_of_[static_cast<size_t>(c)] = k;
-    g = memory(md, engine_, grad_slots_[static_cast<size_t>(k)].get_data_handle());
-  } else {
-    g = memory(md, engine_);
-  }
+  const bool share = training() && buffers_ == Buffers::shared && !writers_[static_cast<size_t>(c)].empty();
+  g = share ? pooled(c, md) : memory(md, engine_);
   std::memset(g.get_data_handle(), 0, md.get_size());
   return g;
 }
 
-bool Net::grad_readable(int i) const {
-  const int c = canonical(i), k = grad_slot_of_.empty() ? -1 : grad_slot_of_[static_cast<size_t>(c)];
+bool Net::intact(int t) const {
+  const int c = canonical(t), k = slot_of_[static_cast<size_t>(c)];
   if (k < 0) return true;
-  const int lo = grad_live_[static_cast<size_t>(c)].first;
-  const auto& uses = grad_pool_.slot(k).uses;  // backward runs from high op indices to low
-  return std::none_of(uses.begin(), uses.end(), [&](const auto& u) { return u.second < lo; });
+  const auto [lo, hi] = live_[static_cast<size_t>(c)];
+  const auto& uses = pool_.slot(k).uses;
+  // Training shares gradients, used from high op indices to low; inference outputs, low to high.
+  return std::none_of(uses.begin(), uses.end(), [&](const auto& u) { return training() ? u.second < lo : u.first > hi; });
 }
 
 bool Net::alias_grad(int i, const memory& g) {

@@ -50,9 +50,10 @@ struct Call {
 // Where a gradient for one input of an op goes: straight into the input's gradient when
 // this op writes it first and in its layout, else into `mem` and then reordered (and
 // summed, for fan-out) into the input's gradient.
-// Activation gradients in training: storage shared by lifetimes (what a benchmark runs), or
-// one buffer per tensor so that tests can read every gradient after the step.
-enum class GradientBuffers { shared, one_per_tensor };
+// Activation gradients (training) and op outputs (inference): storage shared by lifetimes
+// (what a benchmark runs), or one buffer per tensor so that every one can be read after the
+// step (tests, calibration, fidelity).
+enum class Buffers { shared, one_per_tensor };
 
 struct Sink {
   memory mem;
@@ -63,7 +64,7 @@ struct Sink {
 class Net {
  public:
   // `fuse` = false keeps every activation a primitive of its own (to check fusion changes nothing).
-  Net(const Graph& g, Mode m, bool fuse = true, GradientBuffers grads = GradientBuffers::shared);
+  Net(const Graph& g, Mode m, bool fuse = true, Buffers buffers = Buffers::shared);
   Net(const Net&) = delete;  // calls hold pointers into it
   Net& operator=(const Net&) = delete;
 
@@ -88,18 +89,21 @@ class Net {
   // Input `slot` of op i in layout `want`: the tensor itself, or a reorder into a buffer.
   memory input(int i, int slot, const memory::desc& want);
   void set_output(int i, const memory& y);
+  // A new output buffer for op i, set as its output (storage shared by lifetime in inference).
+  memory new_output(int i, const memory::desc& md);
   // Op i's output is integer data that dequantizes as q * scale (an int8 op handing u8 to the
   // next); 1 for real-valued outputs. Read-back (InferenceModel::tensor) applies it.
   void set_output_scale(int i, float scale) { out_scale_[static_cast<size_t>(i)] = scale; }
   float output_scale(int tensor) const { return out_scale_[static_cast<size_t>(canonical(tensor))]; }
   memory output(int tensor) const { return y_.at(static_cast<size_t>(tensor)); }
   // Gradient of op i's output (allocated in the output's layout on first use; storage
-  // shared with gradients whose lifetimes do not overlap, see grad_live_).
+  // shared with gradients whose lifetimes do not overlap, see live_).
   memory grad(int i);
-  // Whether op i's gradient still holds the last step's values after the step (false where
-  // a gradient placed later in the backward pass reused its storage).
-  bool grad_readable(int i) const;
-  const IntervalPool& grad_pool() const { return grad_pool_; }  // the shared gradient storage
+  // Whether tensor t's shared buffer (its gradient in training, its output in inference)
+  // still holds the last step's values after the step, i.e. no tensor that runs later
+  // reused it.
+  bool intact(int t) const;
+  const IntervalPool& buffer_pool() const { return pool_; }  // the shared storage
   // The output gradient in layout `want` (reordered in the backward phase if needed; one
   // reorder per layout, however many of the op's primitives ask for it).
   memory grad_as(int i, const memory::desc& want);
@@ -160,14 +164,15 @@ class Net {
   std::vector<std::vector<std::pair<int, int>>> writers_;  // tensor -> (op, slot) in backward order
   std::vector<memory> y_, dy_;
   std::vector<std::vector<memory>> dy_converted_;  // grad_as's conversions, per op
-  // Activation gradients share storage where their lifetimes in the backward pass do not
-  // overlap: tensor t's gradient is live from its last consumer's backward to its own
-  // ([t, hi] in op indices; a reshape that aliases it extends hi to its own consumers').
-  std::vector<std::pair<int, int>> grad_live_;
-  IntervalPool grad_pool_;
-  std::vector<memory> grad_slots_;  // one byte buffer per pool slot
-  std::vector<int> grad_slot_of_;   // tensor -> slot, -1 for a private buffer
-  GradientBuffers grad_buffers_;
+  // Tensor t's output (inference) and gradient (training) are used by ops t..hi, its last
+  // consumer (a reshape, a view, extends hi to its own consumers'): `live_[t] = {t, hi}`.
+  // Buffers whose intervals do not overlap share storage.
+  memory pooled(int t, const memory::desc& md);
+  std::vector<std::pair<int, int>> live_;
+  IntervalPool pool_;
+  std::vector<memory> slots_;   // one byte buffer per pool slot
+  std::vector<int> slot_of_;    // tensor -> slot, -1 for a private buffer
+  Buffers buffers_;
   std::vector<std::vector<Call>> fwd_, bwd_;
   std::vector<Call> update_;
   UpdateRule rule_;

@@ -18,8 +18,7 @@ void build_pool(Net& net, int i) {
   const auto prop = net.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   dnnl::pooling_forward::primitive_desc pd({prop, alg, x_md, y_any, strides, kernel, pad_l, pad_r}, make_attr(), e);
   memory x = net.input(i, 0, x_md);
-  memory y(pd.dst_desc(), e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, pd.dst_desc());
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
   memory ws;
   if (net.training() && op.kind == OpKind::max_pool) {

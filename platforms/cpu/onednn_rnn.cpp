@@ -113,8 +113,7 @@ void build_rnn(Net& net, int i) {
   RnnPds p = make_pds(op.cell, training, d, e);
 
   memory x = net.input(i, 0, d.src);
-  memory y(d.dst, e);
-  net.set_output(i, y);
+  memory y = net.new_output(i, d.dst);
   const RnnWeights w = add_rnn_weights(net, i, p.fwd_pd.weights_layer_desc(), p.fwd_pd.weights_iter_desc());
   Weight &wl = *w.layer, &wi = *w.iter, &b = *w.bias;
   ParamStore& ps = net.params();

@@ -20,8 +20,7 @@ void build_softmax_xent(Net& net, int i) {
   dnnl::softmax_v2_forward::primitive_desc pd({prop, dnnl::algorithm::softmax_log, md2, md2, 1}, make_attr(), e);
   memory logp(md2, e);
   net.add(i, "fwd", dnnl::softmax_v2_forward(pd), pd, {{DNNL_ARG_SRC, view(x, {rows, classes}, e)}, {DNNL_ARG_DST, logp}});
-  memory loss(memory::desc({1}, Dt::f32, Tag::a), e);
-  net.set_output(i, loss);
+  memory loss = net.new_output(i, memory::desc({1}, Dt::f32, Tag::a));
 
   net.labels.resize(static_cast<size_t>(rows));
   std::mt19937 rng(5);
