@@ -18,6 +18,7 @@
 #include "platforms/cpu/learnable_task.hpp"
 #include "platforms/cpu/cpu_platform.hpp"
 #include "platforms/cpu/onednn_backend.hpp"
+#include "platforms/cpu/onednn_executable.hpp"
 
 using namespace paradnn;
 
@@ -173,6 +174,35 @@ TEST(Int8, ConsecutiveLayersHandOffU8) {
       ASSERT_EQ(got[static_cast<size_t>(row * out + c)], static_cast<float>(acc)) << "row " << row << " col " << c;
     }
   }
+}
+
+// conv -> batch norm -> ReLU -> conv in int8 inference: the norm is folded into the first
+// conv (no call of its own), whose u8 output goes straight to the second. With statistics
+// far from (0, 1) a wrong fold would miss by far more than int8 rounding does.
+TEST(Int8, BatchNormFoldedIntoConv) {
+  if (!have_vnni()) GTEST_SKIP() << "no VNNI on this CPU: int8 is skipped, not emulated";
+  GraphBuilder b("cnn", "t", 8, DType::int8, Optimizer::sgd);
+  const int c1 = b.conv(b.input({8, 4, 8, 8}), 16, 3, 1, 1, "c1");
+  const int c2 = b.conv(b.relu(b.batch_norm(c1, "bn"), "r"), 16, 3, 1, 1, "c2");
+  b.softmax_xent(b.dense(b.global_avg_pool(c2, "gap"), 10, "head"));
+  Graph g = b.finish();
+  apply_precision(g, {true, true, false});
+  cpu::CpuExecutable ex(g, Mode::infer);
+  EXPECT_EQ(ex.kernels().find("bnorm"), std::string::npos) << ex.kernels();
+  auto values = [](uint64_t seed, float lo, float hi) {
+    std::vector<float> v = integers(16, 0, 1000, seed);
+    for (float& x : v) x = lo + (hi - lo) * x / 1000;
+    return v;
+  };
+  const cpu::Weights w = {{"bn.gamma", values(1, 0.5f, 2.f)}, {"bn.beta", values(2, -1.f, 1.f)},
+                          {"bn.mean", values(3, -0.5f, 0.5f)}, {"bn.var", values(4, 0.2f, 3.f)}};
+  CalibrationOptions o;
+  o.batches = 2;
+  cpu::calibrate(g, o, "", w);
+  const cpu::Fidelity f = cpu::measure_fidelity(g, o, w);
+  EXPECT_GT(f.top1_agreement, 0.9);
+  EXPECT_LT(f.logits_rel_l2, 0.03);
+  EXPECT_GT(f.logits_rel_l2, 0.0);
 }
 
 TEST(Int8, ConvMatchesIntegerReference) {

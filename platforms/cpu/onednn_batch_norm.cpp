@@ -7,6 +7,25 @@
 
 namespace paradnn::cpu {
 
+NormParams add_norm_params(Net& net, int i) {
+  const Op& op = net.graph().op(i);
+  const memory::desc c_md({op.out[1]}, Dt::f32, Tag::a);
+  ParamStore& ps = net.params();
+  NormParams np;
+  np.gamma = &ps.add(net.engine(), net.stream(), i, op.name + ".gamma", c_md, c_md, 1.f, true);
+  np.beta = &ps.add(net.engine(), net.stream(), i, op.name + ".beta", c_md, c_md, 0.f, true);
+  np.gamma->views[op.params.at(0).name] = 0;
+  np.beta->views[op.params.at(1).name] = 0;
+  // Statistics as weights without gradients, so they can be read back and given to another
+  // model: training writes each batch's into them, inference normalizes with the stored
+  // ones (zero mean, unit variance unless given, e.g. by a model trained on a task).
+  np.mean = &ps.add(net.engine(), net.stream(), i, op.name + ".mean", c_md, c_md, 0.f, true);
+  np.var = &ps.add(net.engine(), net.stream(), i, op.name + ".var", c_md, c_md, 1.f, true);
+  np.mean->views[np.mean->name] = 0;
+  np.var->views[np.var->name] = 0;
+  return np;
+}
+
 void build_batch_norm(Net& net, int i) {
   using dnnl::normalization_flags;
   const Op& op = net.graph().op(i);
@@ -15,7 +34,7 @@ void build_batch_norm(Net& net, int i) {
   const int64_t c = op.out[1];
   auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
   if (net.fused_post(i) == Activation::relu) flags |= normalization_flags::fuse_norm_relu;
-  const float eps = 1e-5f;
+  const float eps = kNormEpsilon;
   const auto prop = net.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const auto fwd_flags = net.training() ? flags : flags | normalization_flags::use_global_stats;
   dnnl::batch_normalization_forward::primitive_desc pd({prop, x_md, eps, fwd_flags}, make_attr(), e);
@@ -23,18 +42,9 @@ void build_batch_norm(Net& net, int i) {
   memory x = net.input(i, 0, x_md);
   memory y = net.new_output(i, pd.dst_desc());
   const memory::desc c_md({c}, Dt::f32, Tag::a);
-  Weight& scale = net.params().add(e, net.stream(), i, op.name + ".gamma", c_md, c_md, 1.f, true);
-  Weight& shift = net.params().add(e, net.stream(), i, op.name + ".beta", c_md, c_md, 0.f, true);
-  scale.views[op.params.at(0).name] = 0;
-  shift.views[op.params.at(1).name] = 0;
-  // Statistics as weights without gradients, so they can be read back and given to another
-  // model: training writes each batch's into them, inference normalizes with the stored
-  // ones (zero mean, unit variance unless given, e.g. by a model trained on a task).
-  Weight& mean_w = net.params().add(e, net.stream(), i, op.name + ".mean", c_md, pd.mean_desc(), 0.f, true);
-  Weight& var_w = net.params().add(e, net.stream(), i, op.name + ".var", c_md, pd.variance_desc(), 1.f, true);
-  mean_w.views[mean_w.name] = 0;
-  var_w.views[var_w.name] = 0;
-  const memory mean = mean_w.w, var = var_w.w;
+  const NormParams np = add_norm_params(net, i);
+  Weight &scale = *np.gamma, &shift = *np.beta;
+  const memory mean = np.mean->w, var = np.var->w;
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x},         {DNNL_ARG_DST, y},          {DNNL_ARG_SCALE, scale.w},
                                           {DNNL_ARG_SHIFT, shift.w}, {DNNL_ARG_MEAN, mean},      {DNNL_ARG_VARIANCE, var}};
   memory ws;

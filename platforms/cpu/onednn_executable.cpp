@@ -41,10 +41,10 @@ std::vector<OpTime> CpuExecutable::profile(int iterations) {
       t.impl = call->impl;
       t.bytes = call->bytes;
       if (call->phase != "reorder") {
-        // A fused ReLU's work is done by this op's post-op: count it here.
+        // A fused ReLU's (or folded norm's) work is done by this op's call: count it here.
         std::vector<const Op*> parts = {&g.op(call->op)};
         for (size_t j = static_cast<size_t>(call->op) + 1; j < g.ops.size(); ++j)
-          if (net_.fused_away(static_cast<int>(j)) && g.ops[j].inputs.at(0) == call->op) parts.push_back(&g.ops[j]);
+          if (net_.fused_away(static_cast<int>(j)) && net_.canonical(g.ops[j].inputs.at(0)) == call->op) parts.push_back(&g.ops[j]);
         for (const Op* p : parts) {
           const OpCost& c = p->cost;
           if (call->phase == "fwd") t.flops += c.fwd_flops, t.bytes += c.fwd_bytes;

@@ -7,7 +7,9 @@
 // fused as a post-op. Where that ReLU feeds int8 dense/conv ops only, the output scales
 // requantize into u8 at their input scale instead, and they read it as is (no f32 between).
 // oneDNN adds the bias to the s32 accumulator before the output scales, so it is stored in
-// accumulator units.
+// accumulator units. A batch norm that alone reads an int8 conv is folded into it (Net
+// decides; weights x gamma/sqrt(var+eps) per channel before quantization, the shift into
+// the bias), so conv -> norm -> ReLU -> conv hands off u8 too.
 // LSTM and GRU stacks follow oneDNN's RNN convention instead: u8 data = x / scale + 128 for
 // the input and every hidden state alike (one scale: the calibrated max of the input and
 // the hidden states), s8 weights with one scale per gate and output channel (shared by
@@ -44,15 +46,17 @@ void check(const Net& net, int i) {
 // The f32 weights (seeded, or ParamStore::initial) in the IR's order, registered so that
 // read-back by name works, and their s8 copy in the primitive's layout.
 memory quantized_weights(Net& net, int i, const memory::dims& w_dims, const memory::desc& w_md, float fan_in,
-                         std::vector<float>& scales) {
+                         std::vector<float>& scales, const std::vector<float>& channel_factor = {}) {
   const Op& op = net.graph().op(i);
   const dnnl::engine& e = net.engine();
   const memory::desc plain(w_dims, Dt::f32, plain_tag(w_dims.size()));
   Weight& w = net.params().add(e, net.stream(), i, op.name + ".weight", plain, plain, std::sqrt(6.0f / fan_in));
   w.views[op.params.at(0).name] = 0;
   const auto* f = static_cast<const float*>(w.w.get_data_handle());
-  const std::vector<float> values(f, f + plain.get_size() / sizeof(float));
+  std::vector<float> values(f, f + plain.get_size() / sizeof(float));
   const int64_t channels = op.params.at(0).dims.at(0);
+  if (!channel_factor.empty())  // a folded norm's scale, per output channel
+    for (size_t k = 0; k < values.size(); ++k) values[k] *= channel_factor[k / (values.size() / static_cast<size_t>(channels))];
   scales = weight_scales(values, channels);
   std::vector<int8_t> q(values.size());
   const size_t per = values.size() / static_cast<size_t>(channels);
@@ -64,17 +68,43 @@ memory quantized_weights(Net& net, int i, const memory::dims& w_dims, const memo
   return dst;
 }
 
-// The bias in accumulator units (divided by each channel's input x weight scale): oneDNN
-// adds it to the s32 accumulator before the output scales.
-memory quantized_bias(Net& net, int i, int64_t out, const std::vector<float>& acc_scales) {
+// A batch norm folded into a conv: y = x * scale + shift per output channel.
+struct Fold {
+  std::vector<float> scale, shift;
+};
+
+Fold fold_norm(Net& net, int norm) {
+  const NormParams np = add_norm_params(net, norm);
+  auto values = [](const Weight* w) {
+    const auto* f = static_cast<const float*>(w->w.get_data_handle());
+    return std::vector<float>(f, f + w->w.get_desc().get_size() / sizeof(float));
+  };
+  const std::vector<float> gamma = values(np.gamma), beta = values(np.beta), mean = values(np.mean), var = values(np.var);
+  Fold f;
+  for (size_t c = 0; c < gamma.size(); ++c) {
+    f.scale.push_back(gamma[c] / std::sqrt(var[c] + kNormEpsilon));
+    f.shift.push_back(beta[c] - mean[c] * f.scale.back());
+  }
+  return f;
+}
+
+// The bias (the op's own, then through a folded norm) in accumulator units: divided by each
+// channel's input x weight scale, as oneDNN adds it to the s32 accumulator before the output scales.
+memory quantized_bias(Net& net, int i, int64_t out, const std::vector<float>& acc_scales, const Fold* fold = nullptr) {
   const Op& op = net.graph().op(i);
   const memory::desc md({out}, Dt::f32, Tag::a);
-  Weight& b = net.params().add(net.engine(), net.stream(), i, op.name + ".bias", md, md, 0.f, true);
-  b.views[op.params.at(1).name] = 0;
+  std::vector<float> bias(static_cast<size_t>(out), 0.f);
+  if (op.bias) {
+    Weight& b = net.params().add(net.engine(), net.stream(), i, op.name + ".bias", md, md, 0.f, true);
+    b.views[op.params.at(1).name] = 0;
+    const auto* f = static_cast<const float*>(b.w.get_data_handle());
+    bias.assign(f, f + out);
+  }
+  if (fold)
+    for (size_t c = 0; c < bias.size(); ++c) bias[c] = bias[c] * fold->scale[c] + fold->shift[c];
   memory q(md, net.engine());
-  const auto* f = static_cast<const float*>(b.w.get_data_handle());
   auto* d = static_cast<float*>(q.get_data_handle());
-  for (int64_t c = 0; c < out; ++c) d[c] = f[c] / acc_scales[static_cast<size_t>(c)];
+  for (int64_t c = 0; c < out; ++c) d[c] = bias[static_cast<size_t>(c)] / acc_scales[static_cast<size_t>(c)];
   return q;
 }
 
@@ -85,15 +115,15 @@ float handoff_scale(const Net& net, int i) {
   if (net.fused_post(i) != Activation::relu) return 0;
   const Graph& g = net.graph();
   float scale = 0;
-  for (int r = i + 1; r < static_cast<int>(g.ops.size()); ++r) {
-    if (!net.fused_away(r) || g.op(r).inputs.at(0) != i) continue;
-    for (const Op& c : g.ops)
-      for (int x : c.inputs) {
-        if (x != r) continue;
-        if (c.dtype != DType::int8 || (c.kind != OpKind::dense && c.kind != OpKind::conv)) return 0;
-        if (scale != 0 && c.quant.input_scale != scale) return 0;
-        scale = c.quant.input_scale;
-      }
+  for (int c = i + 1; c < static_cast<int>(g.ops.size()); ++c) {
+    if (net.fused_away(c)) continue;  // the ReLU itself (and a folded norm)
+    const Op& op = g.op(c);
+    for (int x : op.inputs) {
+      if (net.canonical(x) != i) continue;
+      if (op.dtype != DType::int8 || (op.kind != OpKind::dense && op.kind != OpKind::conv)) return 0;
+      if (scale != 0 && op.quant.input_scale != scale) return 0;
+      scale = op.quant.input_scale;
+    }
   }
   return scale;
 }
@@ -189,14 +219,16 @@ void build_conv_int8(Net& net, int i) {
   const memory::desc x_any(x_dims, q.src_type, Tag::any);
   const memory::desc y_any({op.out[0], op.out[1], op.out[2], op.out[3]}, output_type(q), Tag::any);
   const memory::desc w_any(w_dims, Dt::s8, Tag::any);
-  const memory::desc b_md = op.bias ? memory::desc({o}, Dt::f32, Tag::a) : memory::desc();
+  const int norm = net.folded_norm(i);
+  const Fold fold = norm >= 0 ? fold_norm(net, norm) : Fold{};
+  const memory::desc b_md = op.bias || norm >= 0 ? memory::desc({o}, Dt::f32, Tag::a) : memory::desc();
   const auto prop = dnnl::prop_kind::forward_inference;
   const auto alg = dnnl::algorithm::convolution_direct;
   set_scales(q, std::vector<float>(static_cast<size_t>(o), 1.f));
   dnnl::convolution_forward::primitive_desc probe({prop, alg, x_any, w_any, b_md, y_any, strides, pad_l, pad_r}, q.attr, e);
 
   std::vector<float> w_scales;
-  const memory w = quantized_weights(net, i, w_dims, probe.weights_desc(), static_cast<float>(in[1] / g * k * k), w_scales);
+  const memory w = quantized_weights(net, i, w_dims, probe.weights_desc(), static_cast<float>(in[1] / g * k * k), w_scales, fold.scale);
   set_scales(q, w_scales);
   dnnl::convolution_forward::primitive_desc pd(
       {prop, alg, x_any, probe.weights_desc(), b_md, y_any, strides, pad_l, pad_r}, q.attr, e);
@@ -204,7 +236,7 @@ void build_conv_int8(Net& net, int i) {
   memory y = net.new_output(i, pd.dst_desc());
   if (q.handoff > 0) net.set_output_scale(i, q.handoff);
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, xq}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}};
-  if (op.bias) args[DNNL_ARG_BIAS] = quantized_bias(net, i, o, q.acc_scales);
+  if (op.bias || norm >= 0) args[DNNL_ARG_BIAS] = quantized_bias(net, i, o, q.acc_scales, norm >= 0 ? &fold : nullptr);
   net.add(i, "fwd", dnnl::convolution_forward(pd), pd, args);
 }
 

@@ -68,6 +68,7 @@ Net::Net(const Graph& g, Mode m, bool fuse, Buffers buffers)
   fused_away_.assign(n, false);
   needs_grad_.assign(n, false);
   alias_of_.assign(n, -1);
+  folded_norm_.assign(n, -1);
   out_scale_.assign(n, 1.f);
   writers_.resize(n);
   y_.resize(n);
@@ -80,14 +81,26 @@ Net::Net(const Graph& g, Mode m, bool fuse, Buffers buffers)
   std::vector<int> consumers(n, 0);
   for (const Op& op : graph_.ops)
     for (int x : op.inputs) ++consumers[static_cast<size_t>(x)];
-  // A ReLU whose producer feeds only it runs as the producer's post-op.
+  // int8 inference folds a batch norm that alone reads a conv into the conv's weights and
+  // bias (as IntelCaffe's int8 inference does): the norm runs no call of its own.
+  for (size_t i = 0; i < n; ++i) {
+    const Op& op = graph_.ops[i];
+    if (!fuse || training() || op.kind != OpKind::batch_norm) continue;
+    const int p = op.inputs.at(0);
+    if (graph_.op(p).kind != OpKind::conv || graph_.op(p).dtype != DType::int8 || consumers[static_cast<size_t>(p)] != 1) continue;
+    folded_norm_[static_cast<size_t>(p)] = static_cast<int>(i);
+    fused_away_[i] = true;
+    alias_of_[i] = p;
+  }
+  // A ReLU whose producer feeds only it runs as the producer's post-op (the conv's, where
+  // the producer is a folded norm).
   for (size_t i = 0; i < n; ++i) {
     const Op& op = graph_.ops[i];
     if (!fuse || op.kind != OpKind::relu) continue;
     const int p = op.inputs.at(0);
     const Op& prod = graph_.op(p);
     if (consumers[static_cast<size_t>(p)] != 1 || !fusable_producer(prod) || prod.dtype != op.dtype) continue;
-    post_[static_cast<size_t>(p)] = Activation::relu;
+    post_[static_cast<size_t>(canonical(p))] = Activation::relu;
     fused_away_[i] = true;
     alias_of_[i] = p;
   }

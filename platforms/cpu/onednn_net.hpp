@@ -79,6 +79,9 @@ class Net {
   // Activation fused into op i's forward (a ReLU that follows it), and whether op i is a
   // ReLU that was fused away (its output and gradient alias its producer's).
   Activation fused_post(int i) const { return post_[static_cast<size_t>(i)]; }
+  // The batch norm folded into int8 conv op i (inference), or -1.
+  int folded_norm(int i) const { return folded_norm_[static_cast<size_t>(i)]; }
+  int canonical(int tensor) const;  // the op whose buffer holds `tensor` (fused ops share it)
   bool fused_away(int i) const { return fused_away_[static_cast<size_t>(i)]; }
   bool needs_grad(int tensor) const { return needs_grad_[static_cast<size_t>(tensor)]; }
 
@@ -149,7 +152,6 @@ class Net {
  private:
   void run(Call& c);
   bool data_op(int tensor) const;
-  int canonical(int tensor) const;  // a fused ReLU's tensor is its producer's
   std::vector<Call*> step_calls();
 
   Graph graph_;
@@ -159,7 +161,8 @@ class Net {
   ParamStore params_;
   std::vector<Activation> post_;
   std::vector<bool> fused_away_, needs_grad_;
-  std::vector<int> alias_of_;                     // fused ReLU -> its producer
+  std::vector<int> alias_of_;                     // fused ReLU or folded norm -> its producer
+  std::vector<int> folded_norm_;                  // int8 conv -> its folded batch norm
   std::vector<float> out_scale_;                  // see set_output_scale
   std::vector<std::vector<std::pair<int, int>>> writers_;  // tensor -> (op, slot) in backward order
   std::vector<memory> y_, dy_;

@@ -15,6 +15,12 @@ std::optional<std::string> unsupported_reason(const Op& op);
 void build_dense(Net& net, int i);
 void build_conv(Net& net, int i);
 void build_batch_norm(Net& net, int i);
+// Batch norm op i's scale, shift and statistics, registered for read-back by name (f32 [C]).
+struct NormParams {
+  Weight *gamma = nullptr, *beta = nullptr, *mean = nullptr, *var = nullptr;
+};
+NormParams add_norm_params(Net& net, int i);
+constexpr float kNormEpsilon = 1e-5f;
 void build_eltwise(Net& net, int i);  // relu, tanh, gelu not fused into a producer
 void build_pool(Net& net, int i);
 void build_add(Net& net, int i);
