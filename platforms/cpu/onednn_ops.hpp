@@ -43,7 +43,9 @@ void build_layer_norm(Net& net, int i);      // onednn_attention.cpp
 void build_focal_loss(Net& net, int i);
 void build_dense_int8(Net& net, int i);  // onednn_int8.cpp: ops whose dtype is int8 (inference)
 void build_conv_int8(Net& net, int i);   // onednn_int8.cpp
-void build_rnn_int8(Net& net, int i);    // onednn_int8.cpp: LSTM and GRU cells
+void build_rnn_int8(Net& net, int i);    // onednn_rnn_int8.cpp: LSTM and GRU cells
+// Throws where op i cannot run in int8 here: training, tied parameters, no calibrated scale.
+void check_int8_op(const Net& net, int i);
 
 // Backward of a fused ReLU post-op, in place on op i's output gradient (before the op's
 // own backward reads it).
