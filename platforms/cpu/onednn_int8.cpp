@@ -156,7 +156,9 @@ void set_scales(Int8Op& q, const std::vector<float>& w_scales) {
 }
 
 // Op i's input quantized into `want`: read as is where its producer handed it over in u8
-// (at this op's input scale, handoff_scale), else quantized from f32 by a call of its own.
+// (at this op's input scale, handoff_scale), else quantized from f32 by a call of its own,
+// which consumers of the same tensor at the same scale and layout share (a ResNet block's
+// conv1 and projection read one tensor).
 memory quantized_input(Net& net, int i, const memory::desc& want, float input_scale, const memory::dims& as) {
   const Op& op = net.graph().op(i);
   const memory::desc have = net.input_desc(i, 0, Dt::f32);
@@ -165,6 +167,8 @@ memory quantized_input(Net& net, int i, const memory::desc& want, float input_sc
     if (have.dims() == as) return net.input(i, 0, want);
     return net.in_layout(i, false, op.name + ".in0", view(net.input(i, 0, have), as, net.engine()), want);
   }
+  const int t = net.canonical(op.inputs.at(0));
+  if (const memory done = net.quantized(t, input_scale, want)) return done;
   memory x = net.input(i, 0, have);
   if (x.get_desc().data_type() != Dt::f32) throw std::logic_error(op.name + ": int8 ops take an f32 input");
   if (x.get_desc().dims() != as) x = view(x, as, net.engine());
@@ -172,6 +176,7 @@ memory quantized_input(Net& net, int i, const memory::desc& want, float input_sc
   dnnl::primitive_attr attr = make_attr();
   attr.set_output_scales(0, {1.f / input_scale});
   net.add_quantize(i, op.name + ".in0:quantize", x, xq, attr);
+  net.keep_quantized(t, input_scale, xq);
   return xq;
 }
 

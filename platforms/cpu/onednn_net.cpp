@@ -302,6 +302,14 @@ void Net::add_reorder(int i, bool backward, const std::string& what, const memor
   (backward ? bwd_ : fwd_)[static_cast<size_t>(i)].push_back(std::move(c));
 }
 
+memory Net::quantized(int t, float scale, const memory::desc& want) const {
+  const auto it = quantized_.find({t, scale});
+  if (it != quantized_.end())
+    for (const memory& m : it->second)
+      if (m.get_desc() == want) return m;
+  return memory();
+}
+
 void Net::add_quantize(int i, const std::string& what, const memory& src, const memory& dst, const dnnl::primitive_attr& attr) {
   dnnl::reorder::primitive_desc pd(engine_, src.get_desc(), engine_, dst.get_desc(), attr);
   Call c;

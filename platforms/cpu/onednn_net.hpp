@@ -9,6 +9,7 @@
 // so a step allocates nothing.
 #pragma once
 #include <functional>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -132,6 +133,10 @@ class Net {
   // A forward reorder that also converts values as `attr` says (output scales for dense and
   // conv int8, RNN data scale and shift): int8 quantize calls, named "<what>:quantize".
   void add_quantize(int i, const std::string& what, const memory& src, const memory& dst, const dnnl::primitive_attr& attr);
+  // Quantized copies of tensor t made for one consumer, for the next one that wants the same
+  // scale and layout: an empty memory where there is none yet.
+  memory quantized(int t, float scale, const memory::desc& want) const;
+  void keep_quantized(int t, float scale, const memory& q) { quantized_[{t, scale}].push_back(q); }
 
   void finalize();  // allocates the shared scratchpad, builds the C argument arrays
 
@@ -167,6 +172,7 @@ class Net {
   std::vector<std::vector<std::pair<int, int>>> writers_;  // tensor -> (op, slot) in backward order
   std::vector<memory> y_, dy_;
   std::vector<std::vector<memory>> dy_converted_;  // grad_as's conversions, per op
+  std::map<std::pair<int, float>, std::vector<memory>> quantized_;  // see quantized()
   // Tensor t's output (inference) and gradient (training) are used by ops t..hi, its last
   // consumer (a reshape, a view, extends hi to its own consumers'): `live_[t] = {t, hi}`.
   // Buffers whose intervals do not overlap share storage.
