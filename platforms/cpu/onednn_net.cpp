@@ -289,16 +289,22 @@ void Net::add_reorder(int i, bool backward, const std::string& what, const memor
     po.append_sum(1.f);
     attr.set_post_ops(po);
   }
+  const double bytes = static_cast<double>(src.get_desc().get_size() + dst.get_desc().get_size() * (accumulate ? 2 : 1));
+  add_reorder_call(i, backward, what + ":" + (accumulate ? "accumulate" : "reorder"), src, dst, attr, bytes);
+}
+
+void Net::add_reorder_call(int i, bool backward, const std::string& name, const memory& src, const memory& dst,
+                           const dnnl::primitive_attr& attr, double bytes) {
   dnnl::reorder::primitive_desc pd(engine_, src.get_desc(), engine_, dst.get_desc(), attr);
   Call c;
   c.op = i;
   c.phase = "reorder";
-  c.name = what + ":" + (accumulate ? "accumulate" : "reorder");
+  c.name = name;
   c.prim = dnnl::reorder(pd);
   c.args = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
   c.scratchpad = pd.scratchpad_desc();
   c.impl = pd.impl_info_str();
-  c.bytes = static_cast<double>(src.get_desc().get_size() + dst.get_desc().get_size() * (accumulate ? 2 : 1));
+  c.bytes = bytes;
   (backward ? bwd_ : fwd_)[static_cast<size_t>(i)].push_back(std::move(c));
 }
 
@@ -311,17 +317,7 @@ memory Net::quantized(int t, float scale, const memory::desc& want) const {
 }
 
 void Net::add_quantize(int i, const std::string& what, const memory& src, const memory& dst, const dnnl::primitive_attr& attr) {
-  dnnl::reorder::primitive_desc pd(engine_, src.get_desc(), engine_, dst.get_desc(), attr);
-  Call c;
-  c.op = i;
-  c.phase = "reorder";
-  c.name = what;
-  c.prim = dnnl::reorder(pd);
-  c.args = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-  c.scratchpad = pd.scratchpad_desc();
-  c.impl = pd.impl_info_str();
-  c.bytes = static_cast<double>(src.get_desc().get_size() + dst.get_desc().get_size());
-  fwd_[static_cast<size_t>(i)].push_back(std::move(c));
+  add_reorder_call(i, false, what, src, dst, attr, static_cast<double>(src.get_desc().get_size() + dst.get_desc().get_size()));
 }
 
 void Net::finalize() {

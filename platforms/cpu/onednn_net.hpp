@@ -156,6 +156,9 @@ class Net {
 
  private:
   void run(Call& c);
+  // A reorder call named `name` (add_reorder, add_quantize) with the traffic it counts.
+  void add_reorder_call(int i, bool backward, const std::string& name, const memory& src, const memory& dst,
+                        const dnnl::primitive_attr& attr, double bytes);
   bool data_op(int tensor) const;
   std::vector<Call*> step_calls();
 
