@@ -28,6 +28,24 @@ void scale(float* p, size_t n, float s) {
   for (size_t i = 0; i < n; ++i) p[i] *= s;
 }
 
+// The weights' gradients one after another into `dst`, and back scaled by `s` from `src`.
+void pack(const std::vector<Weight*>& weights, float* dst) {
+  for (const Weight* w : weights) {
+    std::memcpy(dst, data(*w), count(*w) * sizeof(float));
+    dst += count(*w);
+  }
+}
+
+void unpack_scaled(const std::vector<Weight*>& weights, const float* src, float s) {
+  for (const Weight* w : weights) {
+    float* dst = data(*w);
+    const size_t n = count(*w);
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i] * s;
+    src += n;
+  }
+}
+
 }  // namespace
 
 GradientAllreduce::GradientAllreduce(Net& net, const AllreduceOptions& o) : net_(net), options_(o) {
@@ -112,13 +130,7 @@ GradientAllreduce::GradientAllreduce(Net& net, const AllreduceOptions& o) : net_
 void GradientAllreduce::start(Bucket& b) {
   void* buf = MPI_IN_PLACE;
   float* target = b.packed.empty() ? data(*b.weights.front()) : b.packed.data();
-  if (!b.packed.empty()) {
-    size_t at = 0;
-    for (const Weight* w : b.weights) {
-      std::memcpy(b.packed.data() + at, data(*w), count(*w) * sizeof(float));
-      at += count(*w);
-    }
-  }
+  if (!b.packed.empty()) pack(b.weights, b.packed.data());
   check(MPI_Iallreduce(buf, target, mpi_count(b.elements, b.weights.front()->name), MPI_FLOAT, MPI_SUM, options_.comm,
                        &b.request),
         "MPI_Iallreduce");
@@ -143,44 +155,23 @@ void GradientAllreduce::finish_all() {
     if (b.request != MPI_REQUEST_NULL) check(MPI_Wait(&b.request, MPI_STATUS_IGNORE), "MPI_Wait");
   last_wait_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const float s = 1.0f / static_cast<float>(ranks_);
-  for (Bucket& b : buckets_) {
+  for (const Bucket& b : buckets_) {
     if (b.packed.empty()) {
-      scale(data(*b.weights.front()), b.elements, s);
-      continue;
-    }
-    size_t at = 0;
-    for (Weight* w : b.weights) {
-      float* dst = data(*w);
-      const float* src = b.packed.data() + at;
-      const size_t n = count(*w);
-#pragma omp parallel for simd schedule(static)
-      for (size_t i = 0; i < n; ++i) dst[i] = src[i] * s;
-      at += n;
+      scale(data(*b.weights.front()), b.elements, s);  // a one-weight bucket reduces in place
+    } else {
+      unpack_scaled(b.weights, b.packed.data(), s);
     }
   }
 }
 
 void GradientAllreduce::blocking_all() {
   const Bucket& b = buckets_.front();
-  size_t at = 0;
-  for (const Weight* w : b.weights) {
-    std::memcpy(all_.data() + at, data(*w), count(*w) * sizeof(float));
-    at += count(*w);
-  }
+  pack(b.weights, all_.data());
   const auto t0 = std::chrono::steady_clock::now();
   check(MPI_Allreduce(MPI_IN_PLACE, all_.data(), mpi_count(all_.size(), "gradients"), MPI_FLOAT, MPI_SUM, options_.comm),
         "MPI_Allreduce");
   last_wait_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const float s = 1.0f / static_cast<float>(ranks_);
-  at = 0;
-  for (Weight* w : b.weights) {
-    float* dst = data(*w);
-    const float* src = all_.data() + at;
-    const size_t n = count(*w);
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; ++i) dst[i] = src[i] * s;
-    at += n;
-  }
+  unpack_scaled(b.weights, all_.data(), 1.0f / static_cast<float>(ranks_));
 }
 
 void GradientAllreduce::reduce_only() {
