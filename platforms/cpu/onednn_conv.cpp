@@ -12,22 +12,27 @@ using dnnl::convolution_backward_data;
 using dnnl::convolution_backward_weights;
 using dnnl::convolution_forward;
 
-struct Geometry {
-  memory::dims strides, pad_l, pad_r;
-};
-
 }  // namespace
+
+ConvGeometry conv_geometry(const Op& op, const Dims& in) {
+  const int64_t g = op.groups, o = op.out[1], k = op.kernel;
+  ConvGeometry geo;
+  geo.weights = g == 1 ? memory::dims{o, in[1], k, k} : memory::dims{g, o / g, in[1] / g, k, k};
+  geo.strides = {op.stride, op.stride};
+  geo.pad_l = {op.pad, op.pad};
+  geo.pad_r = {pad_right(in[2], op.out[2], k, op.stride, op.pad), pad_right(in[3], op.out[3], k, op.stride, op.pad)};
+  geo.fan_in = static_cast<float>(in[1] / g * k * k);
+  return geo;
+}
 
 void build_conv(Net& net, int i) {
   const Op& op = net.graph().op(i);
   const dnnl::engine& e = net.engine();
   const Dt t = to_dnnl(op.dtype);
   const Dims& in = net.graph().dims_of(op.inputs.at(0));
-  const int64_t g = op.groups, o = op.out[1], k = op.kernel;
-  const memory::dims w_dims = g == 1 ? memory::dims{o, in[1], k, k} : memory::dims{g, o / g, in[1] / g, k, k};
-  const Geometry geo{{op.stride, op.stride},
-                     {op.pad, op.pad},
-                     {pad_right(in[2], op.out[2], k, op.stride, op.pad), pad_right(in[3], op.out[3], k, op.stride, op.pad)}};
+  const int64_t o = op.out[1];
+  const ConvGeometry geo = conv_geometry(op, in);
+  const memory::dims& w_dims = geo.weights;
   const memory::desc x_any({in[0], in[1], in[2], in[3]}, t, Tag::any);
   const memory::desc y_any({op.out[0], op.out[1], op.out[2], op.out[3]}, t, Tag::any);
   const memory::desc w_any(w_dims, t, Tag::any);
@@ -40,7 +45,7 @@ void build_conv(Net& net, int i) {
   memory x = net.input(i, 0, pd.src_desc());
   memory y = net.new_output(i, pd.dst_desc());
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
-  const WeightAndBias wb = add_weight_and_bias(net, i, w_dims, pd.weights_desc(), static_cast<float>(in[1] / g * k * k), b_md, args);
+  const WeightAndBias wb = add_weight_and_bias(net, i, w_dims, pd.weights_desc(), geo.fan_in, b_md, args);
   net.add(i, "fwd", convolution_forward(pd), pd, args);
   if (!net.training()) return;
 

@@ -28,6 +28,12 @@ inner_product_backward_weights::primitive_desc weights_grad_pd(const memory::des
 
 }  // namespace
 
+memory::dims dense_weight_dims(const Op& op, const Dims& in) {
+  const int64_t out = op.out.back();
+  if (in.size() == 4) return {out, in[1], in[2], in[3]};
+  return {out, dense_gemm_rows(in).features};
+}
+
 void build_dense(Net& net, int i) {
   const Op& op = net.graph().op(i);
   const dnnl::engine& e = net.engine();
@@ -36,7 +42,7 @@ void build_dense(Net& net, int i) {
   const int64_t out = op.out.back();
   const bool image = in.size() == 4;
   const GemmRows r = dense_gemm_rows(in);
-  const memory::dims w_dims = image ? memory::dims{out, in[1], in[2], in[3]} : memory::dims{out, r.features};
+  const memory::dims w_dims = dense_weight_dims(op, in);
 
   // Flat inputs and outputs are plain, so a [T, N, K] tensor is a [T*N, K] view.
   const memory::desc x_want = image ? memory::desc({in[0], in[1], in[2], in[3]}, t, Tag::any) : plain_desc(in, t);

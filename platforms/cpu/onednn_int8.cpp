@@ -190,7 +190,7 @@ void build_dense_int8(Net& net, int i) {
   const int64_t out = op.out.back();
   const bool image = in.size() == 4;
   const GemmRows r = dense_gemm_rows(in);
-  const memory::dims w_dims = image ? memory::dims{out, in[1], in[2], in[3]} : memory::dims{out, r.features};
+  const memory::dims w_dims = dense_weight_dims(op, in);
   const memory::dims x_dims = image ? memory::dims{in[0], in[1], in[2], in[3]} : memory::dims{r.rows, r.features};
   const memory::desc x_any(x_dims, q.src_type, image ? Tag::any : Tag::ab);
   const memory::desc y2_md({r.rows, out}, output_type(q), Tag::ab);
@@ -217,10 +217,9 @@ void build_conv_int8(Net& net, int i) {
   const dnnl::engine& e = net.engine();
   Int8Op q = prepare(net, i);
   const Dims& in = net.graph().dims_of(op.inputs.at(0));
-  const int64_t g = op.groups, o = op.out[1], k = op.kernel;
-  const memory::dims w_dims = g == 1 ? memory::dims{o, in[1], k, k} : memory::dims{g, o / g, in[1] / g, k, k};
-  const memory::dims strides{op.stride, op.stride}, pad_l{op.pad, op.pad},
-      pad_r{pad_right(in[2], op.out[2], k, op.stride, op.pad), pad_right(in[3], op.out[3], k, op.stride, op.pad)};
+  const int64_t o = op.out[1];
+  const ConvGeometry geo = conv_geometry(op, in);
+  const memory::dims& w_dims = geo.weights;
   const memory::dims x_dims{in[0], in[1], in[2], in[3]};
   const memory::desc x_any(x_dims, q.src_type, Tag::any);
   const memory::desc y_any({op.out[0], op.out[1], op.out[2], op.out[3]}, output_type(q), Tag::any);
@@ -231,13 +230,13 @@ void build_conv_int8(Net& net, int i) {
   const auto prop = dnnl::prop_kind::forward_inference;
   const auto alg = dnnl::algorithm::convolution_direct;
   set_scales(q, std::vector<float>(static_cast<size_t>(o), 1.f));
-  dnnl::convolution_forward::primitive_desc probe({prop, alg, x_any, w_any, b_md, y_any, strides, pad_l, pad_r}, q.attr, e);
+  dnnl::convolution_forward::primitive_desc probe({prop, alg, x_any, w_any, b_md, y_any, geo.strides, geo.pad_l, geo.pad_r}, q.attr, e);
 
   std::vector<float> w_scales;
-  const memory w = quantized_weights(net, i, w_dims, probe.weights_desc(), static_cast<float>(in[1] / g * k * k), w_scales, fold.scale);
+  const memory w = quantized_weights(net, i, w_dims, probe.weights_desc(), geo.fan_in, w_scales, fold.scale);
   set_scales(q, w_scales);
   dnnl::convolution_forward::primitive_desc pd(
-      {prop, alg, x_any, probe.weights_desc(), b_md, y_any, strides, pad_l, pad_r}, q.attr, e);
+      {prop, alg, x_any, probe.weights_desc(), b_md, y_any, geo.strides, geo.pad_l, geo.pad_r}, q.attr, e);
   memory xq = quantized_input(net, i, pd.src_desc(), q.input_scale, x_dims);
   memory y = net.new_output(i, pd.dst_desc());
   if (q.handoff > 0) net.set_output_scale(i, q.handoff);

@@ -97,6 +97,15 @@ Pd optimized_or(Preferred preferred, Fallback fallback) {
 
 // Padding on the right/bottom that makes a window op produce `out` from `in`.
 int64_t pad_right(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad_left);
+// A conv op's weight dims ([O, C, K, K]; grouped [G, O/G, C/G, K, K]), fan-in, strides and
+// padding on input dims `in` (onednn_conv.cpp; f32, bf16 and int8 convs).
+struct ConvGeometry {
+  memory::dims weights, strides, pad_l, pad_r;
+  float fan_in = 0;
+};
+ConvGeometry conv_geometry(const Op& op, const Dims& in);
+// A dense op's weight dims: [out, C, H, W] on images, [out, features] otherwise (onednn_dense.cpp).
+memory::dims dense_weight_dims(const Op& op, const Dims& in);
 // A view of a plain memory with other dims (same bytes).
 memory view(const memory& m, const memory::dims& dims, const dnnl::engine& e);
 
