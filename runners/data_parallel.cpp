@@ -18,6 +18,7 @@
 #include "platforms/cpu/onednn_gradient_allreduce.hpp"
 #include "platforms/registry.hpp"
 #include "runners/result_row.hpp"
+#include "runners/timing.hpp"
 
 namespace paradnn {
 
@@ -50,13 +51,6 @@ double max_over(MPI_Comm c, double v) {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Nearest-rank percentile, as the single-process harness computes it.
-double percentile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
 }
 
 // A fixed-count timing loop every rank of `comm` runs in step: warm-up, then repetitions of

@@ -8,9 +8,6 @@
 
 namespace paradnn {
 
-namespace {
-
-// Nearest-rank percentile over the repetitions' values (a Google Benchmark statistic).
 double percentile(const std::vector<double>& v, double q) {
   if (v.empty()) return 0;
   std::vector<double> s = v;
@@ -18,6 +15,8 @@ double percentile(const std::vector<double>& v, double q) {
   const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(s.size())));
   return s[std::clamp<size_t>(rank, 1, s.size()) - 1];
 }
+
+namespace {
 
 // Collects the aggregates of the single benchmark the harness registers.
 class Collector : public benchmark::BenchmarkReporter {

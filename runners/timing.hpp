@@ -2,6 +2,7 @@
 // minimum time) and its statistics (median, p10, p90, min, cv) come back as a Measurement.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "paradnn/config.hpp"
 #include "platforms/backend.hpp"
@@ -15,6 +16,10 @@ struct Measurement {
   long long iterations = 0;    // steps per repetition
   double timed_s = 0;          // wall time spent in timed regions (all repetitions)
 };
+
+// Nearest-rank percentile (q in [0, 1]) of repetition values; 0 for none. The harness adds
+// p10 and p90 to Google Benchmark's statistics with it.
+double percentile(const std::vector<double>& v, double q);
 
 // Times `exe.step()` (or exe.timed_step() for backends with their own clock).
 // Throws std::runtime_error with the message of a step that failed.
