@@ -72,15 +72,22 @@ int InferenceModel::logits_op() const {
 int64_t InferenceModel::classes() const { return net_->graph().dims_of(logits_op()).back(); }
 
 Weights InferenceModel::weights() {
-  Weights out;
+  Weights out = norm_statistics();
   for (const Op& op : net_->graph().ops) {
     if (op.shares_params_with >= 0) continue;
     for (const Param& p : op.params) out[p.name] = net_->params().read(net_->engine(), net_->stream(), p.name, p, false);
-    if (op.kind == OpKind::batch_norm)  // the statistics inference normalizes with (the last batch's after training)
-      for (const char* stat : {".mean", ".var"}) {
-        const Param p{op.name + stat, {op.out[1]}};
-        out[p.name] = net_->params().read(net_->engine(), net_->stream(), p.name, p, false);
-      }
+  }
+  return out;
+}
+
+Weights InferenceModel::norm_statistics() {
+  Weights out;
+  for (const Op& op : net_->graph().ops) {
+    if (op.kind != OpKind::batch_norm) continue;
+    for (const char* stat : {".mean", ".var"}) {
+      const Param p{op.name + stat, {op.out[1]}};
+      out[p.name] = net_->params().read(net_->engine(), net_->stream(), p.name, p, false);
+    }
   }
   return out;
 }

@@ -28,7 +28,10 @@ class InferenceModel {
   std::vector<float> tensor(int op);  // an op's output as f32 in the IR's order
   int logits_op() const;              // the loss op's input (the last op where there is no loss)
   int64_t classes() const;            // last dim of the logits
-  Weights weights();                  // every parameter by its IR name
+  Weights weights();                  // every parameter by its IR name, and norm_statistics()
+  // Each batch norm's statistics ("<op>.mean", "<op>.var"): what inference normalizes with,
+  // the last batch's after a training step.
+  Weights norm_statistics();
   Net& net() { return *net_; }
 
  private:

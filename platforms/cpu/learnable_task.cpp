@@ -60,17 +60,9 @@ double accuracy(InferenceModel& m, const std::vector<int32_t>& labels) {
   return static_cast<double>(right) / static_cast<double>(labels.size());
 }
 
-bool is_statistic(const std::string& name) {
-  auto ends = [&](const std::string& tail) {
-    return name.size() > tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
-  };
-  return ends(".mean") || ends(".var");
-}
-
-// sum[name] += share * w[name] for every batch-norm statistic of `w`.
-void add_statistics(const Weights& w, Weights& sum, double share) {
+// sum[name] += share * w[name] for every entry of `w`.
+void add_scaled(const Weights& w, Weights& sum, double share) {
   for (const auto& [name, v] : w) {
-    if (!is_statistic(name)) continue;
     std::vector<float>& s = sum[name];
     s.resize(v.size(), 0.f);
     for (size_t k = 0; k < v.size(); ++k) s[k] += static_cast<float>(share * v[k]);
@@ -102,7 +94,7 @@ TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int step
     trainer.set_labels(y);
     trainer.run();
     if (s == 0) out.first_loss = trainer.loss();
-    if (s >= steps - stat_steps) add_statistics(trainer.weights(), statistics, 1.0 / stat_steps);
+    if (s >= steps - stat_steps) add_scaled(trainer.norm_statistics(), statistics, 1.0 / stat_steps);
   }
   out.final_loss = trainer.loss();
   Weights trained = trainer.weights();
