@@ -117,6 +117,13 @@ int64_t Graph::param_count() const {
   return n;
 }
 
+std::vector<int> Graph::consumer_counts() const {
+  std::vector<int> n(ops.size(), 0);
+  for (const Op& o : ops)
+    for (int i : o.inputs) ++n[static_cast<size_t>(i)];
+  return n;
+}
+
 StepTotals Graph::totals(Mode m) const {
   StepTotals t;
   for (const Op& o : ops) {
@@ -159,9 +166,7 @@ MemoryEstimate Graph::memory(Mode m) const {
   double peak_pair = 0;  // inference keeps only an op's input and output alive
   // A ReLU whose producer feeds only it runs as the producer's post-op, in place: it holds
   // no buffer of its own.
-  std::vector<int> consumers(ops.size(), 0);
-  for (const Op& o : ops)
-    for (int i : o.inputs) ++consumers[static_cast<size_t>(i)];
+  const std::vector<int> consumers = consumer_counts();
   std::vector<bool> in_place(ops.size(), false);
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& o = ops[i];

@@ -147,6 +147,7 @@ struct Graph {
 
   void finalize();  // checks shapes and counts every op's cost; call after building
   int64_t param_count() const;
+  std::vector<int> consumer_counts() const;  // per op: how many op inputs read its output
   StepTotals totals(Mode m) const;
   MemoryEstimate memory(Mode m) const;
   std::vector<GradientBuffer> gradients_in_backward_order() const;

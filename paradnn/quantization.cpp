@@ -159,9 +159,7 @@ void apply_precision(Graph& g, const std::vector<bool>& layers) {
   if (g.dtype != DType::int8) return;
   const std::vector<int> q = quantizable_layers(g);
   if (layers.size() != q.size()) throw std::logic_error("apply_precision: one entry per quantizable layer expected");
-  std::vector<int> consumers(g.ops.size(), 0);
-  for (const Op& op : g.ops)
-    for (int x : op.inputs) ++consumers[static_cast<size_t>(x)];
+  const std::vector<int> consumers = g.consumer_counts();
   for (Op& op : g.ops)
     if (op.dtype != DType::s32) op.dtype = DType::f32;
   for (size_t k = 0; k < q.size(); ++k)

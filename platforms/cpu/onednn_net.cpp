@@ -78,9 +78,7 @@ Net::Net(const Graph& g, Mode m, bool fuse, Buffers buffers)
   bwd_.resize(n);
   rule_.optimizer = graph_.optimizer;
 
-  std::vector<int> consumers(n, 0);
-  for (const Op& op : graph_.ops)
-    for (int x : op.inputs) ++consumers[static_cast<size_t>(x)];
+  const std::vector<int> consumers = graph_.consumer_counts();
   // int8 inference folds a batch norm that alone reads a conv into the conv's weights and
   // bias (as IntelCaffe's int8 inference does): the norm runs no call of its own.
   for (size_t i = 0; i < n; ++i) {
