@@ -141,20 +141,17 @@ namespace {
 // extends its input's lifetime instead). A tensor nothing reads (the loss) holds none.
 double shared_buffer_bytes(const Graph& g, const std::vector<bool>& in_place) {
   const int n = static_cast<int>(g.ops.size());
-  std::vector<int> canon(static_cast<size_t>(n)), hi(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) canon[static_cast<size_t>(i)] = in_place[static_cast<size_t>(i)] ? canon[static_cast<size_t>(g.op(i).inputs.at(0))] : i;
-  for (int i = n - 1; i >= 0; --i) {
-    hi[static_cast<size_t>(i)] = std::max(hi[static_cast<size_t>(i)], i);
-    if (in_place[static_cast<size_t>(i)]) continue;
-    const int reach = g.op(i).kind == OpKind::reshape ? hi[static_cast<size_t>(i)] : i;
-    for (int x : g.op(i).inputs) hi[static_cast<size_t>(canon[static_cast<size_t>(x)])] = std::max(hi[static_cast<size_t>(canon[static_cast<size_t>(x)])], reach);
-  }
+  std::vector<int> holder(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    holder[static_cast<size_t>(i)] = in_place[static_cast<size_t>(i)] ? holder[static_cast<size_t>(g.op(i).inputs.at(0))] : i;
+  const std::vector<std::pair<int, int>> live = lifetimes(g, holder);
   IntervalPool pool;
   for (int i = 0; i < n; ++i) {
     const Op& o = g.op(i);
     const bool view = o.kind == OpKind::input || o.kind == OpKind::token_input || o.kind == OpKind::reshape;
-    if (in_place[static_cast<size_t>(i)] || view || hi[static_cast<size_t>(i)] == i) continue;
-    pool.place(static_cast<size_t>(o.cost.output_bytes), i, hi[static_cast<size_t>(i)]);
+    const int hi = live[static_cast<size_t>(i)].second;
+    if (in_place[static_cast<size_t>(i)] || view || hi == i) continue;
+    pool.place(static_cast<size_t>(o.cost.output_bytes), i, hi);
   }
   return pool.total_bytes();
 }

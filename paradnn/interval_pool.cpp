@@ -20,6 +20,22 @@ int IntervalPool::place(size_t bytes, int lo, int hi) {
   return best;
 }
 
+std::vector<std::pair<int, int>> lifetimes(const Graph& g, const std::vector<int>& holder) {
+  const int n = static_cast<int>(g.ops.size());
+  std::vector<std::pair<int, int>> live(static_cast<size_t>(n));
+  for (int i = n - 1; i >= 0; --i) {
+    auto& own = live[static_cast<size_t>(i)];
+    own = {i, std::max(i, own.second)};
+    if (holder[static_cast<size_t>(i)] != i) continue;  // fused: its reads are its holder's
+    const int reach = g.op(i).kind == OpKind::reshape ? own.second : i;
+    for (int x : g.op(i).inputs) {
+      int& hi = live[static_cast<size_t>(holder[static_cast<size_t>(x)])].second;
+      hi = std::max(hi, reach);
+    }
+  }
+  return live;
+}
+
 double IntervalPool::total_bytes() const {
   double t = 0;
   for (const Slot& s : slots_) t += static_cast<double>(s.bytes);

@@ -7,7 +7,16 @@
 #include <utility>
 #include <vector>
 
+#include "paradnn/graph.hpp"
+
 namespace paradnn {
+
+// The op-index lifetime [t, hi] of every tensor t: hi is its last reader. `holder[i]` is
+// the op whose buffer op i's output lives in (i itself, or its producer's for an op fused
+// into it, which reads nothing of its own); a reshape is a view, so it extends its input's
+// lifetime to its own readers. Consumers come later than producers, so one sweep from the
+// end suffices. Output buffers (inference) and gradients (training) have the same intervals.
+std::vector<std::pair<int, int>> lifetimes(const Graph& g, const std::vector<int>& holder);
 
 class IntervalPool {
  public:

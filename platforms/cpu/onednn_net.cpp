@@ -102,19 +102,10 @@ Net::Net(const Graph& g, Mode m, bool fuse, Buffers buffers)
     fused_away_[i] = true;
     alias_of_[i] = p;
   }
-  // Lifetimes in op indices; consumers come later, so one sweep from the end suffices.
-  live_.resize(n);
+  std::vector<int> holder(n);
+  for (size_t i = 0; i < n; ++i) holder[i] = canonical(static_cast<int>(i));
+  live_ = lifetimes(graph_, holder);
   slot_of_.assign(n, -1);
-  for (int i = static_cast<int>(n) - 1; i >= 0; --i) {
-    live_[static_cast<size_t>(i)] = {i, std::max(i, live_[static_cast<size_t>(i)].second)};
-    if (fused_away(static_cast<int>(i))) continue;
-    const Op& op = graph_.op(i);
-    const int reach = op.kind == OpKind::reshape ? live_[static_cast<size_t>(i)].second : i;
-    for (int x : op.inputs) {
-      int& hi = live_[static_cast<size_t>(canonical(x))].second;
-      hi = std::max(hi, reach);
-    }
-  }
   if (!training()) return;
   for (size_t i = 0; i < n; ++i) {
     const Op& op = graph_.ops[i];
