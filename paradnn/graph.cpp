@@ -124,6 +124,12 @@ std::vector<int> Graph::consumer_counts() const {
   return n;
 }
 
+int Graph::first_user(int owner) const {
+  for (int j = 0; j < owner; ++j)
+    if (ops[static_cast<size_t>(j)].shares_params_with == owner) return j;
+  return owner;
+}
+
 StepTotals Graph::totals(Mode m) const {
   StepTotals t;
   for (const Op& o : ops) {

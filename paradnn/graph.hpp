@@ -148,6 +148,9 @@ struct Graph {
   void finalize();  // checks shapes and counts every op's cost; call after building
   int64_t param_count() const;
   std::vector<int> consumer_counts() const;  // per op: how many op inputs read its output
+  // The first op in graph order using op `owner`'s parameters (owner, or an op tied to it):
+  // the backward pass, running in reverse, completes their gradients there.
+  int first_user(int owner) const;
   StepTotals totals(Mode m) const;
   MemoryEstimate memory(Mode m) const;
   std::vector<GradientBuffer> gradients_in_backward_order() const;

@@ -29,12 +29,7 @@ namespace {
 // order (backward runs in reverse), for an untied weight its owner. f32 gradients.
 std::map<int, double> gradient_bytes_by_op(const Graph& g) {
   std::map<int, double> out;
-  for (const GradientBuffer& b : g.gradients_in_backward_order()) {
-    int first = b.op;
-    for (size_t j = 0; j < g.ops.size(); ++j)
-      if (g.ops[j].shares_params_with == b.op) first = std::min(first, static_cast<int>(j));
-    out[first] += 4.0 * static_cast<double>(b.elements);
-  }
+  for (const GradientBuffer& b : g.gradients_in_backward_order()) out[g.first_user(b.op)] += 4.0 * static_cast<double>(b.elements);
   return out;
 }
 

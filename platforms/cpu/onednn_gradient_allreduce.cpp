@@ -62,10 +62,7 @@ GradientAllreduce::GradientAllreduce(Net& net, const AllreduceOptions& o) : net_
   std::vector<Ready> order;
   for (const auto& w : net.params().all()) {
     if (!w->grad) continue;
-    int first = w->op;
-    for (size_t j = 0; j < g.ops.size(); ++j)
-      if (g.ops[j].shares_params_with == w->op) first = std::min(first, static_cast<int>(j));
-    order.push_back({w.get(), first});
+    order.push_back({w.get(), g.first_user(w->op)});
     bytes_ += static_cast<double>(w->grad.get_desc().get_size());
   }
   std::stable_sort(order.begin(), order.end(), [](const Ready& a, const Ready& b) { return a.op > b.op; });
