@@ -30,7 +30,7 @@ std::map<std::string, size_t> index_workloads(const CompareInput& in) {
       throw InputError(fmt::format("{}:{}: workload {} appears twice in this file (first at line {}); "
                                    "compare needs one result per workload per file",
                                    t.path, t.lines[i], key, t.lines[it->second]));
-    if (field(t.rows[i], "status") != "ok") continue;
+    if (status_of(t.rows[i]) != Status::ok) continue;
     const auto eps = number(t.rows[i], "examples_per_s");
     if (!eps || !(*eps > 0))
       throw InputError(fmt::format("{}:{}: status ok but examples_per_s is '{}', not a positive number", t.path,
@@ -144,7 +144,7 @@ Comparison compare_tables(std::vector<CompareInput> inputs, size_t baseline) {
     for (const Row& r : in.table.rows)
       if (seen.insert(workload_key(r)).second) order.push_back(workload_key(r));
     int not_ok = 0;
-    for (const Row& r : in.table.rows) not_ok += field(r, "status") != "ok";
+    for (const Row& r : in.table.rows) not_ok += status_of(r) != Status::ok;
     c.not_ok_rows.push_back(not_ok);
   }
   std::set<std::string> hyperparameters;
@@ -162,7 +162,7 @@ Comparison compare_tables(std::vector<CompareInput> inputs, size_t baseline) {
       }
       const Row& r = c.inputs[p].table.rows[it->second];
       u.states.push_back(state_of(r));
-      all_ok = all_ok && field(r, "status") == "ok";
+      all_ok = all_ok && status_of(r) == Status::ok;
       j.rows.push_back(it->second);
       if (all_ok) j.examples_per_s.push_back(*number(r, "examples_per_s"));
     }

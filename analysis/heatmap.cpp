@@ -81,7 +81,7 @@ Heatmap pivot(const CsvTable& t, const HeatmapSpec& spec, const std::function<bo
 }  // namespace
 
 Heatmap pivot_results(const CsvTable& results, const HeatmapSpec& spec) {
-  return pivot(results, spec, [](const Row& r) { return field(r, "status") == "ok"; });
+  return pivot(results, spec, [](const Row& r) { return status_of(r) == Status::ok; });
 }
 
 Heatmap pivot_comparison(const CsvTable& comparison, HeatmapSpec spec) {

@@ -21,7 +21,7 @@ void append(std::vector<ReportPart>& parts, ReportPart part, const std::string& 
 
 bool has_positive(const CsvTable& t, const std::string& column) {
   for (const Row& r : t.rows)
-    if (const auto v = number(r, column); v && *v > 0 && field(r, "status") == "ok") return true;
+    if (const auto v = number(r, column); v && *v > 0 && status_of(r) == Status::ok) return true;
   return false;
 }
 

@@ -13,7 +13,7 @@ int write_roofline_points(const CsvTable& results, const std::string& path) {
   int written = 0;
   for (const Row& r : results.rows) {
     const auto intensity = number(r, "arithmetic_intensity"), rate = number(r, "flops_per_s");
-    if (field(r, "status") != "ok" || !intensity || !rate || !(*intensity > 0) || !(*rate > 0)) continue;
+    if (status_of(r) != Status::ok || !intensity || !rate || !(*intensity > 0) || !(*rate > 0)) continue;
     out.write({{"model_family", field(r, "model_family")},
                {"mode", field(r, "mode")},
                {"dtype", field(r, "dtype")},
@@ -35,7 +35,7 @@ void write_roofline_ceilings(const std::vector<Ceiling>& ceilings, const std::st
 int typical_threads(const CsvTable& results) {
   std::map<int, int> votes;
   for (const Row& r : results.rows)
-    if (field(r, "status") == "ok") ++votes[static_cast<int>(number(r, "intra_threads").value_or(0))];
+    if (status_of(r) == Status::ok) ++votes[static_cast<int>(number(r, "intra_threads").value_or(0))];
   int best = 0, most = 0;
   for (const auto& [threads, n] : votes)
     if (n > most) {

@@ -36,7 +36,7 @@ std::map<Group, std::vector<const Row*>> ok_rows_by_group(const CsvTable& table)
   std::map<Group, std::vector<const Row*>> groups;
   const bool has_status = std::find(table.header.begin(), table.header.end(), "status") != table.header.end();
   for (const Row& r : table.rows)
-    if (!has_status || field(r, "status") == "ok") groups[group_of(r)].push_back(&r);
+    if (!has_status || status_of(r) == Status::ok) groups[group_of(r)].push_back(&r);
   return groups;
 }
 

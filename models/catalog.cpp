@@ -5,7 +5,7 @@
 namespace paradnn::models {
 
 const Catalog& catalog() {
-  // Defaults are the values issue 2 and DESIGN.md give for ParaDnn's grids.
+  // Defaults are ParaDnn's grid values (Wang, Wei, Brooks 2019; README "Sweep configs").
   static const Catalog c{
       {"fc",
        {{"layers", int64_t{4}, {}},
@@ -29,7 +29,7 @@ const Catalog& catalog() {
         {"seq_len", int64_t{10}, {}},
         {"vocab", int64_t{1000}, {}}},
        build_rnn},
-      // The six fixed models of issue 12; `image` defaults to the model's standard size
+      // The six fixed real-world models; `image` defaults to the model's standard size
       // (224, RetinaNet 640) and does not apply to the transformer.
       {"real",
        {{"model", std::string("resnet50"), real_model_names()},

@@ -1,6 +1,6 @@
 // ParaDnn's fully-connected family: input -> `layers` x dense(nodes)+ReLU -> dense(output)
 // -> softmax cross-entropy. With `branches` > 1 the hidden stack is split into parallel
-// towers of nodes/branches units each, summed before the classifier (width for inter-op pools).
+// towers of nodes/branches units each, concatenated before the classifier (width for inter-op pools).
 #include <stdexcept>
 
 #include "models/catalog.hpp"

@@ -25,7 +25,7 @@ const std::vector<std::string>& result_columns() {
                           "flops_per_s", "peak_flops_per_s", "utilization", "bandwidth_bytes_per_s", "bound",
                           "time_per_step_s_min", "time_per_step_cv", "memory_estimated_bytes",
                           "memory_measured_bytes", "overhead_s", "loss", "kernels", "point_key", "repro",
-                          // issue 11, reduced-precision inference: fidelity against the f32 model
+                          // reduced-precision inference: fidelity against the f32 model
                           "fidelity_top1_agreement", "fidelity_logits_rel_l2", "calibration", "precision_layers"})
       v.push_back(s);
     // Data-parallel training (run --data-parallel, and the scaling model's simulated rows).
@@ -159,6 +159,28 @@ CsvTable read_results(const std::string& path) {
       throw InputError(path + ":" + std::to_string(t.lines[i]) + ": schema_version " + t.rows[i]["schema_version"] +
                        ", this paradnn reads version " + std::to_string(kSchemaVersion));
   return t;
+}
+
+std::string_view to_string(Status s) {
+  switch (s) {
+    case Status::ok: return "ok";
+    case Status::skipped: return "skipped";
+    case Status::failed: return "failed";
+  }
+  return "failed";
+}
+
+void set_status(Row& row, Status s, const std::string& reason) {
+  row["status"] = std::string(to_string(s));
+  if (!reason.empty()) row["reason"] = reason;
+}
+
+Status status_of(const Row& row) {
+  const auto it = row.find("status");
+  if (it == row.end()) return Status::failed;
+  for (Status s : {Status::ok, Status::skipped, Status::failed})
+    if (it->second == to_string(s)) return s;
+  return Status::failed;
 }
 
 }  // namespace paradnn

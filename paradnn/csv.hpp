@@ -3,6 +3,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace paradnn {
@@ -17,6 +18,15 @@ const std::vector<std::string>& op_columns();
 const std::vector<std::string>& hyperparameter_columns();
 
 using Row = std::map<std::string, std::string>;
+
+// A row's outcome: ok (measured or predicted), skipped (the backend cannot run the point:
+// dtype, ISA, memory), failed (it threw). The `status` column holds its name.
+enum class Status { ok, skipped, failed };
+std::string_view to_string(Status s);
+// Sets the status column, and the reason where one is given.
+void set_status(Row& row, Status s, const std::string& reason = {});
+// The row's status; a row without one, or with other text, counts as failed.
+Status status_of(const Row& row);
 
 // Writes rows in a fixed column order; every row is flushed at once so a crash or
 // Ctrl-C loses nothing already written. Appends to an existing file with the same header.

@@ -41,7 +41,7 @@ enum class OpKind {
   concat,        // along channels (dim 1)
   rnn,           // `layers` stacked cells over the whole sequence, hidden == input size
   softmax_xent,  // softmax + cross-entropy, mean over rows: the loss
-  // Ops of the fixed real-world models (issue 12).
+  // Ops of the fixed real-world models (models/real/).
   layer_norm,      // over the last dim, with gamma and beta
   batched_matmul,  // [B, M, K] x [B, K, N] (or [B, N, K] with transpose_b) -> [B, M, N]
   softmax,         // over the last dim; `causal` masks future positions (attention)

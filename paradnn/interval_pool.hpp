@@ -1,6 +1,6 @@
 // Storage sharing for buffers with known lifetimes: each buffer is live over an interval of
 // op indices, and buffers whose intervals do not overlap may share one slot. The runtime
-// places activation gradients with it (onednn_net.cpp) and the memory estimate counts the
+// places activation gradients with it (platforms/cpu/backend/onednn_buffer_plan.cpp) and the memory estimate counts the
 // same plan (Graph::memory), so the estimate follows what runs.
 #pragma once
 #include <cstddef>

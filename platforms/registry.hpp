@@ -1,12 +1,9 @@
-// Backend selection by name: "cpu", "cuda", "tpu:v3-8", "tpu:path/to/spec.yaml",
-// and the measured ceilings of the platform a backend runs on.
+// Backend selection by name: "cpu", "cuda", "tpu:v3-8", "tpu:path/to/spec.yaml".
 #pragma once
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "platforms/backend.hpp"
-#include "platforms/platform_file.hpp"
 
 namespace paradnn {
 
@@ -17,10 +14,5 @@ struct BackendOptions {
 // Throws InputError for an unknown name; a known backend that cannot run here is
 // returned and says why through Backend::unavailable().
 std::unique_ptr<Backend> make_backend(const std::string& spec, const BackendOptions& options = {});
-
-// The platform file of the machine `backend` measures on: loaded from `path` when given,
-// else the cached probe result for this machine (probing once when there is none).
-// Simulated backends have none: their rows carry the model's bound instead.
-std::optional<PlatformFile> platform_ceilings(const Backend& backend, const std::string& path);
 
 }  // namespace paradnn

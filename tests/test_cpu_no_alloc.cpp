@@ -15,7 +15,7 @@
 #include "models/catalog.hpp"
 #include "paradnn/config.hpp"
 #include "paradnn/grid.hpp"
-#include "platforms/cpu/onednn_executable.hpp"
+#include "platforms/cpu/backend/onednn_executable.hpp"
 
 extern "C" {
 void* __libc_malloc(size_t);

@@ -9,8 +9,8 @@
 
 #include "cpu_reference.hpp"
 #include "paradnn/graph_builder.hpp"
-#include "platforms/cpu/cpu_platform.hpp"
-#include "platforms/cpu/onednn_executable.hpp"
+#include "platforms/cpu/probes/cpu_platform.hpp"
+#include "platforms/cpu/backend/onednn_executable.hpp"
 
 namespace paradnn {
 namespace {

@@ -14,7 +14,7 @@
 #include "cpu_reference.hpp"
 #include "models/real/real_models.hpp"
 #include "paradnn/graph_builder.hpp"
-#include "platforms/cpu/onednn_executable.hpp"
+#include "platforms/cpu/backend/onednn_executable.hpp"
 
 namespace paradnn {
 namespace {

@@ -9,8 +9,8 @@
 #include "models/catalog.hpp"
 #include "paradnn/config.hpp"
 #include "paradnn/grid.hpp"
-#include "platforms/cpu/onednn_backend.hpp"
-#include "platforms/cpu/onednn_executable.hpp"
+#include "platforms/cpu/cpu_backend.hpp"
+#include "platforms/cpu/backend/onednn_executable.hpp"
 
 namespace paradnn {
 namespace {
@@ -99,7 +99,7 @@ TEST(CpuBackend, SharedStorageChangesNoStep) {
     EXPECT_EQ(shared.loss(), own.loss()) << family;
     for (const Op& op : g.ops)
       for (const Param& p : op.params) EXPECT_EQ(shared.param_grad(p.name), own.param_grad(p.name)) << family << " " << p.name;
-    EXPECT_EQ(own.net().buffer_pool().slots(), 0u);
+    EXPECT_EQ(own.net().buffer_plan().pool().slots(), 0u);
     cpu::CpuExecutable shared_infer(g, Mode::infer), own_infer(g, Mode::infer, true, cpu::Buffers::one_per_tensor);
     shared_infer.step(), own_infer.step();
     const int logits = g.op(g.loss_op()).inputs.at(0);
@@ -107,7 +107,7 @@ TEST(CpuBackend, SharedStorageChangesNoStep) {
     if (std::string(family) == "rnn") continue;  // embedding -> rnn -> logits: no pair both fits and is disjoint
     EXPECT_THROW(shared_infer.output(1), std::logic_error) << family << ": op 1's output is reused later";
     for (const cpu::CpuExecutable* ex : {&shared, &shared_infer}) {
-      const IntervalPool& pool = ex->net().buffer_pool();
+      const IntervalPool& pool = ex->net().buffer_plan().pool();
       EXPECT_LT(pool.slots(), buffers_placed(pool)) << family << ": no buffer shares storage";
     }
   }

@@ -11,8 +11,8 @@
 #include "models/catalog.hpp"
 #include "paradnn/config.hpp"
 #include "paradnn/grid.hpp"
-#include "platforms/cpu/onednn_executable.hpp"
-#include "platforms/cpu/onednn_gradient_allreduce.hpp"
+#include "platforms/cpu/backend/onednn_executable.hpp"
+#include "platforms/cpu/backend/onednn_gradient_allreduce.hpp"
 
 namespace paradnn {
 namespace {

@@ -1,4 +1,4 @@
-// int8 inference (issue 11): rounding, calibration thresholds, int8 dense/conv against an
+// int8 inference: rounding, calibration thresholds, int8 dense/conv against an
 // exact integer reference, fidelity, the precision policy and its config errors.
 #include <gtest/gtest.h>
 
@@ -14,11 +14,11 @@
 #include "paradnn/graph_builder.hpp"
 #include "paradnn/grid.hpp"
 #include "paradnn/quantization.hpp"
-#include "platforms/cpu/calibration.hpp"
-#include "platforms/cpu/learnable_task.hpp"
-#include "platforms/cpu/cpu_platform.hpp"
-#include "platforms/cpu/onednn_backend.hpp"
-#include "platforms/cpu/onednn_executable.hpp"
+#include "platforms/cpu/precision/calibration.hpp"
+#include "platforms/cpu/precision/learnable_task.hpp"
+#include "platforms/cpu/probes/cpu_platform.hpp"
+#include "platforms/cpu/cpu_backend.hpp"
+#include "platforms/cpu/backend/onednn_executable.hpp"
 
 using namespace paradnn;
 
@@ -199,7 +199,7 @@ TEST(Int8, BatchNormFoldedIntoConv) {
   CalibrationOptions o;
   o.batches = 2;
   cpu::calibrate(g, o, "", w);
-  const cpu::Fidelity f = cpu::measure_fidelity(g, o, w);
+  const Fidelity f = cpu::measure_fidelity(g, o, w);
   EXPECT_GT(f.top1_agreement, 0.9);
   EXPECT_LT(f.logits_rel_l2, 0.03);
   EXPECT_GT(f.logits_rel_l2, 0.0);
@@ -259,7 +259,7 @@ TEST(Int8, CalibratedFcKeepsFidelity) {
     o.batches = 2;
     cpu::calibrate(g, o);
     for (int i : quantizable_layers(g)) EXPECT_GT(g.op(i).quant.input_scale, 0.f);
-    const cpu::Fidelity f = cpu::measure_fidelity(g, o);
+    const Fidelity f = cpu::measure_fidelity(g, o);
     EXPECT_EQ(f.rows, 64 * o.eval_batches);
     EXPECT_GT(f.top1_agreement, 0.8) << to_string(method);
     EXPECT_LT(f.logits_rel_l2, 0.1) << to_string(method);
@@ -275,7 +275,7 @@ void expect_int8_keeps_task_accuracy(const Point& p, int steps, const std::strin
   CalibrationOptions o;
   o.method = CalibrationMethod::kl;
   o.batches = 4;
-  const cpu::TaskAccuracy a = cpu::task_accuracy(g, o, steps);
+  const TaskAccuracy a = cpu::task_accuracy(g, o, steps);
   EXPECT_EQ(a.task, task);
   EXPECT_LT(a.final_loss, 0.5 * a.first_loss);
   EXPECT_GT(a.f32_accuracy, 0.8);
@@ -427,7 +427,7 @@ TEST(Int8, CalibratedRecurrentStacksKeepFidelity) {
     CalibrationOptions o;
     o.batches = 2;
     cpu::calibrate(g, o);
-    const cpu::Fidelity f = cpu::measure_fidelity(g, o);
+    const Fidelity f = cpu::measure_fidelity(g, o);
     EXPECT_GT(f.top1_agreement, 0.9) << to_string(cell);
     EXPECT_LT(f.logits_rel_l2, 0.05) << to_string(cell);
     EXPECT_GT(f.logits_rel_l2, 0.0) << "int8 identical to f32: the int8 path did not run";

@@ -25,15 +25,6 @@ std::vector<T> random_ints(size_t n, int lo, int hi, uint64_t seed) {
   return v;
 }
 
-// The ISAs this CPU can run, so every path that can be checked here is.
-std::vector<IntIsa> runnable_isas() {
-  std::vector<IntIsa> all = {IntIsa::scalar};
-  if (__builtin_cpu_supports("avx2")) all.push_back(IntIsa::avx2);
-  if (__builtin_cpu_supports("avx512bw")) all.push_back(IntIsa::avx512bw);
-  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) all.push_back(IntIsa::avx512_vnni);
-  return all;
-}
-
 // Odd shapes cross every block edge (MR 6, NR 32, KC 256, MC 72) and odd k pads a pair/quad.
 struct Case {
   bool ta, tb;
@@ -44,7 +35,7 @@ const Case kCases[] = {{false, false, 1, 1, 1},     {false, false, 7, 33, 5},   
 
 template <typename T, typename Gemm, size_t N>
 void check_exact(int lo, int hi, const Case (&cases)[N], Gemm gemm) {
-  for (IntIsa isa : runnable_isas())
+  for (IntIsa isa : runnable_int_isas())
     for (const Case& c : cases) {
       IntGemmArgs g{c.ta, c.tb, c.m, c.n, c.k, c.ta ? c.m : c.k, c.tb ? c.k : c.n, c.n + 3};
       const auto a = random_ints<T>(size_t(c.m) * c.k, lo, hi, 1), b = random_ints<T>(size_t(c.k) * c.n, lo, hi, 2);
@@ -90,7 +81,7 @@ TEST(LowpIntGemm, DfpProductIsScaledIntegerProduct) {
 TEST(LowpIntGemm, DfpProductNeverOverflowsInt32) {
   const Case cases[] = {{false, false, 7, 40, 1024}, {true, false, 13, 33, 600}, {false, true, 6, 64, 257}};
   for (const int top : {kDfpGemmMax, kDfp16Max})
-    for (IntIsa isa : runnable_isas())
+    for (IntIsa isa : runnable_int_isas())
       for (const Case& c : cases) {
         const IntGemmArgs g{c.ta, c.tb, c.m, c.n, c.k, c.ta ? c.m : c.k, c.tb ? c.k : c.n, c.n};
         const auto a = random_ints<int16_t>(size_t(c.m) * c.k, top - 50, top, 1);
@@ -206,11 +197,12 @@ TEST(LowpDfp, RoundTripErrorWithinHalfStep) {
 TEST(LowpTraining, Int16DfpLowersTheLossLikeF32) {
   FcShape shape;
   shape.input = 32, shape.hidden = 64, shape.hidden_layers = 2, shape.classes = 8, shape.batch = 64;
-  MixtureTask task;
-  task.features = shape.input, task.classes = shape.classes, task.separation = 0.6f;
+  // Centres 4.8 noise deviations apart: the classes overlap (held-out accuracy 0.77 to 0.97
+  // over task and init seeds), so there is a loss curve for DFP to track.
+  const models::MixtureTask task(shape.input, shape.classes, 1, 4.8f);
   std::vector<Batch> data;
-  for (int i = 0; i < 16; ++i) data.push_back(sample_mixture(task, shape.batch, 50 + i));
-  const Batch held_out = sample_mixture(task, shape.batch, 99);
+  for (int i = 0; i < 16; ++i) data.push_back(draw_batch(task, shape.batch, 50 + i));
+  const Batch held_out = draw_batch(task, shape.batch, 99);
   double final_loss[2];
   int idx = 0;
   for (Precision p : {Precision::f32, Precision::int16_dfp}) {

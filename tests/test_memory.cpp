@@ -4,8 +4,8 @@
 #include <cstring>
 #include <memory>
 
-#include "runners/batch_search.hpp"
-#include "runners/memory_probe.hpp"
+#include "runners/drivers/batch_search.hpp"
+#include "runners/harness/memory_probe.hpp"
 
 using namespace paradnn;
 

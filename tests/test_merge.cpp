@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "paradnn/error.hpp"
-#include "runners/merge.hpp"
-#include "runners/slurm_script.hpp"
+#include "runners/drivers/merge.hpp"
+#include "runners/drivers/slurm_script.hpp"
 
 using namespace paradnn;
 

@@ -1,4 +1,4 @@
-// The six real-world models (issue 12): parameter counts against the published figures,
+// The six real-world models: parameter counts against the published figures,
 // forward multiply-accumulates, shapes, shared parameters, and how FLOPs scale with the
 // image size. Counts are printed so the README table can quote them.
 #include <gtest/gtest.h>

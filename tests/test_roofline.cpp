@@ -10,14 +10,14 @@
 #include <memory>
 
 #include "paradnn/error.hpp"
-#include "platforms/cpu/cpu_platform.hpp"
-#include "platforms/cpu/cpu_roofline.hpp"
-#include "platforms/cpu/roofline_bandwidth.hpp"
-#include "platforms/cpu/roofline_gemm.hpp"
-#include "platforms/cpu/roofline_kernels.hpp"
-#include "platforms/cpu/roofline_levels.hpp"
-#include "platforms/cpu/roofline_timing.hpp"
-#include "platforms/platform_file.hpp"
+#include "platforms/cpu/probes/cpu_platform.hpp"
+#include "platforms/cpu/probes/cpu_roofline.hpp"
+#include "platforms/cpu/probes/roofline_bandwidth.hpp"
+#include "platforms/cpu/probes/roofline_gemm.hpp"
+#include "platforms/cpu/probes/roofline_kernels.hpp"
+#include "platforms/cpu/probes/roofline_levels.hpp"
+#include "platforms/cpu/probes/roofline_timing.hpp"
+#include "paradnn/platform_file.hpp"
 
 using namespace paradnn;
 using namespace paradnn::cpu;
@@ -87,8 +87,7 @@ TEST(RooflineKernels, EveryKernelThisCpuHasSumsToItsClosedForm) {
     EXPECT_DOUBLE_EQ(fewer.ops * 2, k.run(2000).ops);
     ++ran;
   }
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) {
+  if (cpu_features().cpuid.avx2) {
     EXPECT_GE(ran, 3);
   }  // f32, int8 and int16 at least
 }

@@ -2,10 +2,10 @@
 // tree, nccl-tests bus bandwidth, the network flag, and bucketed overlap with backward.
 #include <gtest/gtest.h>
 
-#include "analysis/scaling_model.hpp"
+#include "platforms/model/scaling_model.hpp"
 #include "paradnn/error.hpp"
 
-namespace paradnn {
+namespace paradnn::model {
 namespace {
 
 const Network kNet{1e-6, 1e9};  // 1 us, 1 GB/s
@@ -90,4 +90,4 @@ TEST(ScalingModel, StrongScalingScalesComputeNotUpdate) {
 }
 
 }  // namespace
-}  // namespace paradnn
+}  // namespace paradnn::model

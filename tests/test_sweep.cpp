@@ -13,7 +13,7 @@
 #include "models/catalog.hpp"
 #include "paradnn/csv.hpp"
 #include "paradnn/error.hpp"
-#include "runners/sweep.hpp"
+#include "runners/drivers/sweep.hpp"
 
 using namespace paradnn;
 namespace fs = std::filesystem;

@@ -8,10 +8,10 @@
 #include "paradnn/error.hpp"
 #include "paradnn/grid.hpp"
 #include "platforms/registry.hpp"
-#include "runners/affinity.hpp"
-#include "runners/pool_executor.hpp"
-#include "runners/settings_file.hpp"
-#include "runners/tuner.hpp"
+#include "platforms/cpu/threading/affinity.hpp"
+#include "platforms/cpu/threading/pool_executor.hpp"
+#include "runners/drivers/settings_file.hpp"
+#include "runners/drivers/tuner.hpp"
 
 using namespace paradnn;
 
@@ -23,8 +23,8 @@ TEST(Tune, PoolsStepTheirInstancesConcurrently) {
           {"branches", int64_t{1}}};
   p.batch = 64;
   const Graph g = build_graph(p, models::catalog());
-  auto exe = prepare_with_settings(*backend, g, Mode::train, {1, 2, Affinity::none});
-  auto* pool = dynamic_cast<PoolExecutable*>(exe.get());
+  auto exe = backend->prepare(g, Mode::train, {1, 2, Affinity::none});  // the backend applies the pools
+  auto* pool = dynamic_cast<cpu::PoolExecutable*>(exe.get());
   ASSERT_NE(pool, nullptr);
   int overlapping = 0;
   for (int i = 0; i < 20; ++i) {
@@ -43,8 +43,8 @@ TEST(Tune, SpreadAndCloseAssignDistinctCores) {
   std::set<int> close, spread;
   for (int pool = 0; pool < 2; ++pool)
     for (int t = 0; t < 2; ++t) {
-      close.insert(core_for(Affinity::close, pool, 2, 2, t, 8));
-      spread.insert(core_for(Affinity::spread, pool, 2, 2, t, 8));
+      close.insert(cpu::core_for(Affinity::close, pool, 2, 2, t, 8));
+      spread.insert(cpu::core_for(Affinity::spread, pool, 2, 2, t, 8));
     }
   EXPECT_EQ(close, (std::set<int>{0, 1, 2, 3}));
   EXPECT_EQ(spread, (std::set<int>{0, 2, 4, 6}));

@@ -1,4 +1,4 @@
-// The six real-world models ParaDnn paired with its generated grids (issue 12), built from
+// The six real-world models ParaDnn paired with its generated grids, built from
 // the same graph IR as the generators so every backend runs them unchanged. Each function
 // builds one training/inference step's graph for a batch, compute dtype and optimizer;
 // the convolutional ones take a square input image size. Data are synthetic; for RetinaNet

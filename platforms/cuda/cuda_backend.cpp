@@ -4,6 +4,7 @@
 #include "platforms/cuda/cuda_executable.hpp"
 #include "platforms/cuda/cuda_types.hpp"
 #include "platforms/cuda/cuda_platform.hpp"
+#include "platforms/cuda/cuda_roofline.hpp"
 
 namespace paradnn::cuda {
 
@@ -61,6 +62,12 @@ class CudaBackend final : public Backend {
     if (auto why = cannot_run(g, m)) throw Unsupported(*why);
     return make_cuda_executable(g, m);
   }
+
+  std::optional<PlatformFile> ceilings(const std::string& path) const override {
+    if (!path.empty()) return load_platform_file(path);
+    return load_or_measure(platform_file_path(platform().device_name), {}, [] { return measure_cuda_roofline(); });
+  }
+  PlatformFile measure_ceilings(const ProbeOptions&) override { return measure_cuda_roofline(); }
 };
 
 }  // namespace

@@ -124,7 +124,7 @@ void CudaExecutable::run(std::vector<Phase>* record) {
 
 void CudaExecutable::step() { run(nullptr); }
 
-std::optional<double> CudaExecutable::timed_step() {
+double CudaExecutable::step_seconds() {
   PARADNN_CUDA(cudaEventRecord(start_, ctx_->stream));
   run(nullptr);
   PARADNN_CUDA(cudaEventRecord(stop_, ctx_->stream));
@@ -158,7 +158,7 @@ std::vector<OpTime> CudaExecutable::profile(int iterations) {
     }
   }
   std::vector<OpTime> out;
-  static const char* names[3] = {"fwd", "bwd", "update"};
+  static const paradnn::Phase names[3] = {paradnn::Phase::fwd, paradnn::Phase::bwd, paradnn::Phase::update};
   for (size_t i = 0; i < ops_.size(); ++i) {
     const Op& op = graph_.ops[i];
     const OpCost& c = op.cost;

@@ -1,6 +1,6 @@
 // A graph prepared for the GPU: buffers, cuDNN/cuBLAS plans and synthetic data, built once
 // outside the timed region. step() only enqueues work on the executable's stream;
-// timed_step() brackets it with CUDA events and waits for the stop event, so the device
+// step_seconds() (the device clock) brackets it with CUDA events and waits for the stop event, so the device
 // is synchronized only at step boundaries.
 #pragma once
 #include <memory>
@@ -18,7 +18,8 @@ class CudaExecutable final : public Executable {
   ~CudaExecutable() override;
 
   void step() override;
-  std::optional<double> timed_step() override;
+  Clock clock() const override { return Clock::device; }
+  double step_seconds() override;
   double loss() const override;
   std::vector<OpTime> profile(int iterations) override;
   std::string kernels() const override;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "platforms/cuda/cuda_types.hpp"
-#include "platforms/platform_file.hpp"
+#include "paradnn/platform_file.hpp"
 
 namespace paradnn::cuda {
 

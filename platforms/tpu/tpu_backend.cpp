@@ -6,22 +6,23 @@
 
 #include "paradnn/error.hpp"
 #include "platforms/tpu/host_infeed.hpp"
-#include "platforms/tpu/tpu_model.hpp"
+#include "platforms/model/tpu_model.hpp"
 
 namespace paradnn::tpu {
 
+using namespace model;  // the TPU model this backend predicts with
+
 namespace {
 
-// A prediction, never a timing source: step() throws so no runner can time it by mistake.
+// A prediction: its clock is the model, so the harness reads step_seconds() and never times step().
 class TpuExecutable : public Executable {
  public:
   explicit TpuExecutable(StepPrediction p) : p_(std::move(p)) {}
 
-  void step() override {
-    throw std::logic_error("simulated TPU backend: step() runs nothing and must never be timed; use predicted()");
-  }
-
-  std::optional<Prediction> predicted() const override { return Prediction{p_.step_s, std::string(to_string(p_.bound))}; }
+  Clock clock() const override { return Clock::model; }
+  void step() override {}  // nothing runs here: the step is predicted
+  double step_seconds() override { return p_.step_s; }
+  std::string bound() const override { return std::string(to_string(p_.bound)); }
 
   std::vector<OpTime> profile(int) override {
     std::vector<OpTime> out;
@@ -73,7 +74,7 @@ class TpuBackend : public Backend {
     p.memory_bytes = slice_.spec.hbm_bytes_per_chip * slice_.chips;
     p.versions["tpu_spec"] = slice_.spec.file;
     p.versions["tpu_host_infeed"] = host_note_;
-    p.versions["tpu_model"] = "paradnn analytical model (platforms/tpu/README.md)";
+    p.versions["tpu_model"] = "paradnn analytical model (platforms/model/README.md)";
     return p;
   }
 
@@ -102,6 +103,23 @@ class TpuBackend : public Backend {
   std::unique_ptr<Executable> prepare(const Graph& g, Mode m, const Settings&) override {
     if (const auto why = cannot_run(g, m)) throw Unsupported(*why);
     return std::make_unique<TpuExecutable>(predict_step(g, m, slice_, host_rate_));
+  }
+
+  // The slice's ceilings are its spec's (nothing to measure): bf16 peak of all its chips,
+  // which f32 also runs at (XLA's default single bf16 pass), and HBM bandwidth of all chips.
+  std::optional<PlatformFile> ceilings(const std::string& path) const override {
+    if (!path.empty()) return load_platform_file(path);
+    PlatformFile f;
+    f.machine = platform();
+    f.settings = "from the generation spec " + slice_.spec.file + " (not measured)";
+    const double chips = slice_.chips;
+    for (const char* dtype : {"f32", "bf16"})
+      f.compute.push_back({dtype, 0, slice_.spec.peak_bf16_flops_per_chip * chips, 0, "spec"});
+    if (slice_.spec.peak_int8_ops_per_chip > 0)
+      f.compute.push_back({"int8", 0, slice_.spec.peak_int8_ops_per_chip * chips, 0, "spec"});
+    f.bandwidth.push_back({"DRAM", 0, slice_.spec.hbm_bytes_per_s_per_chip * chips, 0, slice_.spec.hbm_bytes_per_chip * chips,
+                           "spec: HBM"});
+    return f;
   }
 
  private:

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <vector>
 
+#include "platforms/cpu/probes/cpu_platform.hpp"
+
 namespace paradnn::cpu::lowp {
 
 namespace {
@@ -14,7 +16,10 @@ namespace {
 // Built for the baseline ISA, the scalar loops below call libm's nearbyintf per element and
 // do not vectorize: AVX-512 versions, chosen at run time, do 16 elements per instruction.
 bool has_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  static const bool yes = [] {
+    const CpuidFlags c = cpu_features().cpuid;
+    return c.avx512f && c.avx512bw;
+  }();
   return yes;
 }
 

@@ -4,27 +4,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "platforms/cpu/lowp/dfp.hpp"
 
 namespace paradnn::cpu::lowp {
 
-Batch sample_mixture(const MixtureTask& task, int size, uint64_t seed) {
-  std::mt19937_64 means_rng(task.seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> means(size_t(task.classes) * task.features);
-  for (float& m : means) m = task.separation * normal(means_rng);
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> pick(0, task.classes - 1);
+Batch draw_batch(const models::Task& task, int size, uint64_t seed) {
   Batch b;
   b.size = size;
-  b.x.resize(size_t(size) * task.features);
-  b.label.resize(size);
-  for (int i = 0; i < size; ++i) {
-    b.label[i] = pick(rng);
-    for (int f = 0; f < task.features; ++f)
-      b.x[size_t(i) * task.features + f] = means[size_t(b.label[i]) * task.features + f] + normal(rng);
-  }
+  task.batch(seed, size, b.x, b.label);
   return b;
 }
 

@@ -6,33 +6,23 @@
 #pragma once
 #include <cstdint>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "models/mixture_task.hpp"
 #include "platforms/cpu/lowp/float_gemm.hpp"
 #include "platforms/cpu/lowp/int_gemm.hpp"
 
 namespace paradnn::cpu::lowp {
 
-// Seeded Gaussian mixture: class c's mean is separation * N(0, I) (drawn from `seed`),
-// a sample is its class mean plus N(0, I) noise.
-struct MixtureTask {
-  int features = 64;
-  int classes = 10;
-  float separation = 0.3f;
-  uint64_t seed = 1;
-};
-
 struct Batch {
   int size = 0;
-  std::vector<float> x;    // size x features
-  std::vector<int> label;  // size
+  std::vector<float> x;        // size x features
+  std::vector<int32_t> label;  // size
 };
 
-// `size` samples with uniformly drawn classes; `seed` picks the samples (the task's means
-// stay the task's).
-Batch sample_mixture(const MixtureTask& task, int size, uint64_t seed);
+// `size` examples of the task's batch `seed` (e.g. models::MixtureTask).
+Batch draw_batch(const models::Task& task, int size, uint64_t seed);
 
 enum class Precision { f32, bf16, int16_dfp };
 std::string to_string(Precision p);

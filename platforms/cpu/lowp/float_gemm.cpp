@@ -4,7 +4,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <stdexcept>
 
-#include "platforms/cpu/cpu_platform.hpp"
+#include "platforms/cpu/probes/cpu_platform.hpp"
 
 namespace paradnn::cpu::lowp {
 

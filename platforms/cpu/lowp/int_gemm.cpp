@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "platforms/cpu/probes/cpu_platform.hpp"
+
 namespace paradnn::cpu::lowp {
 
 namespace {
@@ -306,13 +308,17 @@ void check(const IntGemmArgs& g) {
 
 }  // namespace
 
-IntIsa detected_int_isa() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) return IntIsa::avx512_vnni;
-  if (__builtin_cpu_supports("avx512bw")) return IntIsa::avx512bw;
-  if (__builtin_cpu_supports("avx2")) return IntIsa::avx2;
-  return IntIsa::scalar;
+std::vector<IntIsa> runnable_int_isas() {
+  const CpuidFlags c = cpu_features().cpuid;
+  std::vector<IntIsa> isas;
+  if (c.avx512_vnni && c.avx512bw) isas.push_back(IntIsa::avx512_vnni);
+  if (c.avx512bw) isas.push_back(IntIsa::avx512bw);
+  if (c.avx2) isas.push_back(IntIsa::avx2);
+  isas.push_back(IntIsa::scalar);
+  return isas;
 }
+
+IntIsa detected_int_isa() { return runnable_int_isas().front(); }
 
 std::string to_string(IntIsa isa) {
   switch (isa) {

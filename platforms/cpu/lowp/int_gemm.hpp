@@ -7,12 +7,14 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace paradnn::cpu::lowp {
 
-// Which instructions the kernels use; chosen at run time (__builtin_cpu_supports).
+// Which instructions the kernels use; chosen at run time from the cpuid flags (cpu_features).
 enum class IntIsa { avx512_vnni, avx512bw, avx2, scalar };
-IntIsa detected_int_isa();
+IntIsa detected_int_isa();  // the best this CPU runs
+std::vector<IntIsa> runnable_int_isas();  // every one this CPU runs, best first (tests run them all)
 std::string to_string(IntIsa isa);  // also names the instruction, e.g. "avx512_vnni (vpdpwssd)"
 
 struct IntGemmArgs {

@@ -1,0 +1,95 @@
+#include "platforms/cpu/precision/learnable_task.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "platforms/cpu/precision/calibration.hpp"
+#include "platforms/cpu/precision/inference_model.hpp"
+
+namespace paradnn::cpu {
+
+std::unique_ptr<models::Task> make_task(const Dims& input, int64_t classes) {
+  if (input.size() == 2) return std::make_unique<models::MixtureTask>(input[1], classes, 77);
+  if (input.size() == 4) return std::make_unique<ShapesTask>(input[1], input[2], input[3], classes);
+  throw std::invalid_argument("no learnable task for an input of rank " + std::to_string(input.size()) +
+                              " (FC [N, F] and CNN [N, C, H, W] inputs have one)");
+}
+
+namespace {
+
+int data_op(const Graph& g) {
+  for (int i = 0; i < static_cast<int>(g.ops.size()); ++i)
+    if (g.op(i).kind == OpKind::input) return i;
+  throw std::invalid_argument(g.name + ": no input op");
+}
+
+double accuracy(InferenceModel& m, const std::vector<int32_t>& labels) {
+  const std::vector<float> logits = m.tensor(m.logits_op());
+  const int64_t k = m.classes();
+  int64_t right = 0;
+  for (size_t r = 0; r < labels.size(); ++r) {
+    const auto row = logits.begin() + static_cast<std::ptrdiff_t>(r) * k;
+    right += std::max_element(row, row + k) - row == labels[r];
+  }
+  return static_cast<double>(right) / static_cast<double>(labels.size());
+}
+
+// sum[name] += share * w[name] for every entry of `w`.
+void add_scaled(const Weights& w, Weights& sum, double share) {
+  for (const auto& [name, v] : w) {
+    std::vector<float>& s = sum[name];
+    s.resize(v.size(), 0.f);
+    for (size_t k = 0; k < v.size(); ++k) s[k] += static_cast<float>(share * v[k]);
+  }
+}
+
+}  // namespace
+
+TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps, int eval_batches) {
+  const int in = data_op(g);
+  const Dims& dims = g.dims_of(in);
+  Graph f32 = f32_copy(g);
+  f32.optimizer = Optimizer::momentum;  // plain SGD at lr 0.01 is too slow for deep stacks in a few hundred steps
+  InferenceModel trainer(f32, Mode::train);
+  const std::unique_ptr<models::Task> made = make_task(dims, trainer.classes());
+  const models::Task& task = *made;
+  std::vector<float> x;
+  std::vector<int32_t> y;
+  // Batch-norm statistics for inference: the average of the last training batches'.
+  const bool has_norm = std::any_of(g.ops.begin(), g.ops.end(), [](const Op& op) { return op.kind == OpKind::batch_norm; });
+  const int stat_steps = has_norm ? std::min(steps, 20) : 0;
+  Weights statistics;
+  TaskAccuracy out;
+  out.task = task.describe();
+  out.steps = steps;
+  for (int s = 0; s < steps; ++s) {
+    task.batch(static_cast<uint64_t>(s), dims[0], x, y);
+    trainer.feed(in, x);
+    trainer.set_labels(y);
+    trainer.run();
+    if (s == 0) out.first_loss = trainer.loss();
+    if (s >= steps - stat_steps) add_scaled(trainer.norm_statistics(), statistics, 1.0 / stat_steps);
+  }
+  out.final_loss = trainer.loss();
+  Weights trained = trainer.weights();
+  for (const auto& [name, v] : statistics) trained[name] = v;
+
+  Graph reduced = g;  // calibrated on task batches the training never saw
+  calibrate(reduced, o, "", trained, [&](InferenceModel& m, uint64_t seed) {
+    task.batch(1'000'000 + seed, dims[0], x, y);
+    m.feed(in, x);
+  });
+  InferenceModel reference(f32, Mode::infer, trained), test(reduced, Mode::infer, trained);
+  for (int b = 0; b < eval_batches; ++b) {
+    task.batch(2'000'000 + static_cast<uint64_t>(b), dims[0], x, y);
+    reference.feed(in, x);
+    test.feed(in, x);
+    reference.run();
+    test.run();
+    out.f32_accuracy += accuracy(reference, y) / eval_batches;
+    out.reduced_accuracy += accuracy(test, y) / eval_batches;
+  }
+  return out;
+}
+
+}  // namespace paradnn::cpu

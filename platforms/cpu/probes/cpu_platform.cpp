@@ -1,0 +1,132 @@
+#include "platforms/cpu/probes/cpu_platform.hpp"
+
+#include <hwloc.h>
+
+#include <fstream>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <sstream>
+
+namespace paradnn::cpu {
+
+namespace {
+
+bool has(dnnl_cpu_isa_t effective, dnnl_cpu_isa_t wanted) {
+  return (static_cast<unsigned>(effective) & static_cast<unsigned>(wanted)) == static_cast<unsigned>(wanted);
+}
+
+std::string isa_name(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_sse41: return "sse41";
+    default: return "isa_" + std::to_string(static_cast<unsigned>(isa));
+  }
+}
+
+CpuidFlags read_cpuid() {
+  __builtin_cpu_init();
+  CpuidFlags c;
+  c.avx2 = __builtin_cpu_supports("avx2");
+  c.fma = __builtin_cpu_supports("fma");
+  c.avx512f = __builtin_cpu_supports("avx512f");
+  c.avx512bw = __builtin_cpu_supports("avx512bw");
+  c.avx512_vnni = __builtin_cpu_supports("avx512vnni");
+  c.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
+  c.avx_vnni = __builtin_cpu_supports("avxvnni");
+  return c;
+}
+
+struct Topology {
+  int cores = 1, sockets = 1, pus = 1;
+  double memory = 0;
+};
+
+const Topology& topology() {
+  static const Topology t = [] {
+    Topology r;
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) == 0 && hwloc_topology_load(topo) == 0) {
+      r.cores = std::max(1, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE));
+      r.sockets = std::max(1, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE));
+      r.pus = std::max(1, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU));
+      r.memory = static_cast<double>(hwloc_get_root_obj(topo)->total_memory);
+      hwloc_topology_destroy(topo);
+    }
+    return r;
+  }();
+  return t;
+}
+
+}  // namespace
+
+CpuFeatures cpu_features() {
+  const auto isa = static_cast<dnnl_cpu_isa_t>(dnnl::get_effective_cpu_isa());
+  CpuFeatures f;
+  f.isa = isa_name(isa);
+  f.avx2 = has(isa, dnnl_cpu_isa_avx2);
+  f.avx512 = has(isa, dnnl_cpu_isa_avx512_core);
+  f.bf16 = has(isa, dnnl_cpu_isa_avx512_core_bf16);
+  f.vnni = has(isa, dnnl_cpu_isa_avx512_core_vnni) || has(isa, dnnl_cpu_isa_avx2_vnni);
+  f.amx = has(isa, dnnl_cpu_isa_avx512_core_amx);
+  static const CpuidFlags cpuid = read_cpuid();
+  f.cpuid = cpuid;
+  return f;
+}
+
+std::string dtype_unsupported_reason(DType t, const CpuFeatures& f) {
+  switch (t) {
+    case DType::f32: return "";
+    case DType::bf16:
+      return f.bf16 ? "" : "bf16 needs avx512_bf16 or AMX; this CPU's ISA is " + f.isa + " (not emulated)";
+    case DType::int8:
+      return f.vnni ? "" : "int8 needs AVX512-VNNI or AVX-VNNI; this CPU's ISA is " + f.isa + " (not emulated)";
+    default: return std::string(to_string(t)) + " is not a CPU dtype in paradnn (f32, bf16, int8)";
+  }
+}
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  return "unknown CPU";
+}
+
+int physical_cores() { return topology().cores; }
+
+double available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return topology().memory;
+}
+
+PlatformInfo cpu_platform() {
+  PlatformInfo p;
+  p.platform = "cpu";
+  p.device_name = cpu_model_name();
+  p.isa = cpu_features().isa;
+  p.cores = topology().cores;
+  p.sockets = topology().sockets;
+  p.hardware_threads = topology().pus;
+  p.memory_bytes = topology().memory;
+  const dnnl_version_t* v = dnnl_version();
+  std::ostringstream s;
+  s << v->major << "." << v->minor << "." << v->patch << " (" << v->hash << ")";
+  p.versions["onednn"] = s.str();
+  p.versions["hwloc"] = HWLOC_VERSION;
+  return p;
+}
+
+}  // namespace paradnn::cpu

@@ -1,0 +1,37 @@
+// The paradnn program: registers the subcommands and maps errors to exit codes
+// (2 = bad input, 1 = anything else).
+#include <fmt/core.h>
+
+#include "paradnn/error.hpp"
+#include "runners/cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"paradnn: parameterized deep-learning benchmarks (FC, CNN, RNN) on CPU, GPU and TPU models"};
+  app.require_subcommand(1);
+  paradnn::cli::add_run(app);
+  paradnn::cli::add_list(app);
+  paradnn::cli::add_tune(app);
+  paradnn::cli::add_env(app);
+  paradnn::cli::add_merge(app);
+  paradnn::cli::add_slurm(app);
+  paradnn::cli::add_roofline(app);
+  paradnn::cli::add_compare(app);
+  paradnn::cli::add_report(app);
+  paradnn::cli::add_scale(app);
+  paradnn::cli::add_lowp(app);
+  paradnn::cli::add_model_error(app);
+  paradnn::cli::add_quantize_search(app);
+  paradnn::cli::add_task_accuracy(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const paradnn::InputError& e) {
+    fmt::print(stderr, "paradnn: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "paradnn: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

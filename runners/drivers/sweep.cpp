@@ -1,0 +1,157 @@
+#include "runners/drivers/sweep.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+#include "models/catalog.hpp"
+#include "paradnn/error.hpp"
+#include "platforms/registry.hpp"
+#include "runners/drivers/batch_search.hpp"
+#include "runners/drivers/precision_point.hpp"
+#include "runners/drivers/settings_file.hpp"
+#include "runners/harness/manifest.hpp"
+#include "runners/harness/memory_probe.hpp"
+#include "runners/harness/result_row.hpp"
+
+namespace paradnn {
+
+namespace {
+
+// The memory a point may use: --memory-budget, else the config's share of the memory the
+// backend's process has available now; nullopt where the backend's memory is not the process's.
+class MemoryBudget {
+ public:
+  MemoryBudget(const std::string& flag, double fraction) : fraction_(fraction) {
+    if (flag.empty()) return;
+    const auto b = parse_number(flag);
+    if (!b || *b <= 0) throw InputError("--memory-budget '" + flag + "': expected a size such as 20GiB");
+    override_ = *b;
+  }
+  std::optional<double> bytes(const Backend& b) const {
+    if (override_ > 0) return override_;
+    if (const auto available = b.host_memory_available()) return *available * fraction_;
+    return std::nullopt;
+  }
+  std::string source() const {
+    return override_ > 0 ? "--memory-budget" : fmt::format("{:.0f}% of available memory", fraction_ * 100);
+  }
+
+ private:
+  double fraction_, override_ = 0;
+};
+
+// The largest batch whose memory estimate fits `budget` (at least 1), with its estimate.
+void fit_batch(GridEntry& e, double budget) {
+  Point q = e.point;
+  const int64_t b = largest_batch(
+      [&](int64_t batch) {
+        q.batch = batch;
+        return build_graph(q, models::catalog()).memory(q.mode).total();
+      },
+      budget);
+  e.point.batch = std::max<int64_t>(b, 1);
+  e.memory_bytes = build_graph(e.point, models::catalog()).memory(e.point.mode).total();
+}
+
+}  // namespace
+
+SweepSummary run_sweep(const SweepOptions& o) {
+  const Config config = load_config(o.config_path, models::catalog());
+  std::unique_ptr<Backend> backend = make_backend(o.backend, {o.tpu_host == "this"});
+  if (auto why = backend->unavailable()) throw InputError("backend " + o.backend + " cannot run here: " + *why);
+  const MemoryBudget budget(o.memory_budget, config.run.memory_fraction);
+  const std::optional<SettingsFile> recommended =
+      o.settings_file.empty() ? std::nullopt : std::optional<SettingsFile>(load_settings_file(o.settings_file));
+  LoopOptions lo = LoopOptions::of(o.config_path, o.output, "{}.csv", o.filter, o.resume, o.force);
+  lo.shard = o.shard;
+  lo.progress = o.progress;
+  PointLoop loop(config, lo);
+
+  SweepSummary s;
+  s.output = loop.output();
+  s.ops_output = loop.beside(".ops.csv");
+  s.manifest = loop.beside(".manifest.yaml");
+
+  RunContext ctx;
+  ctx.run_id = loop.run_id();
+  ctx.config_path = o.config_path;
+  ctx.backend_name = backend->name();
+  ctx.output = s.output;
+  ctx.simulated = backend->simulated();
+  ctx.platform = backend->platform();
+  ctx.settings = {o.threads, o.pools, parse_affinity(o.affinity)};
+  ctx.intra_threads = backend->threads_used(ctx.settings);
+  if (o.ceilings) ctx.ceilings = backend->ceilings(o.platform_file);
+  const bool host_memory = backend->host_memory_available().has_value();
+  PrecisionEvaluator* precision = backend->precision();
+
+  std::optional<CsvWriter> ops;
+  if (o.per_op) ops.emplace(s.ops_output, op_columns(), o.resume);
+
+  // Settings may differ per point (--settings): its context.
+  const auto context_of = [&](const Point& p) {
+    RunContext c = ctx;
+    if (recommended)
+      if (const auto st = recommended->lookup(p.family, p.batch)) {
+        c.settings = *st;
+        c.intra_threads = backend->threads_used(*st);
+      }
+    return c;
+  };
+
+  PointTask task;
+  task.columns = result_columns();
+  task.describe = [&](const GridEntry& e) { return base_row(context_of(e.point), e.point, nullptr); };
+  if (o.max_batch)
+    task.settle = [&](GridEntry& e) {
+      const std::optional<double> limit = budget.bytes(*backend);
+      if (!limit) throw InputError("--max-batch: the " + backend->name() + " backend has no memory budget; pass --memory-budget");
+      fit_batch(e, *limit);
+    };
+  task.run = [&](const GridEntry& e) -> std::vector<Row> {
+    const std::optional<double> limit = budget.bytes(*backend);
+    const Point& p = e.point;
+    const RunContext pctx = context_of(p);
+    Row row = base_row(pctx, p, nullptr);
+    try {
+      Graph g = build_graph(p, models::catalog());
+      apply_precision_policy(g, config.quant);  // int8: which layers compute in int8
+      row = base_row(pctx, p, &g);
+      std::optional<std::string> why = backend->cannot_run(g, p.mode);
+      if (!why && host_memory && limit && e.memory_bytes > *limit)
+        why = fmt::format("estimated memory {:.2f} GiB exceeds the budget of {:.2f} GiB ({})", e.memory_bytes / (1 << 30),
+                          *limit / (1 << 30), budget.source());
+      if (why) {
+        set_status(row, Status::skipped, *why);
+        return {row};
+      }
+      if (precision) calibrate_point(*precision, g, p, config.quant);  // int8 activation scales, before prepare
+      const PeakMemory memory;  // prepare and timing together: the point's footprint
+      const auto exe = backend->prepare(g, p.mode, pctx.settings);
+      const Measurement meas = time_steps(*exe, config.run, p.key());
+      s.timed_s += meas.timed_s;
+      fill_measurement(row, pctx, p, g, meas);
+      if (exe->clock() == Clock::model) row["bound"] = exe->bound();  // the model's binding ceiling
+      if (p.mode == Mode::train) row["loss"] = format_number(exe->loss());
+      row["kernels"] = exe->kernels();
+      if (const auto peak = memory.peak_bytes(); peak && host_memory) row["memory_measured_bytes"] = format_number(*peak);
+      if (precision) fill_fidelity(*precision, row, g, p, config.quant);  // reduced-precision inference rows
+      set_status(row, Status::ok);
+      if (ops) write_op_rows(*ops, row, g, *exe, meas, pctx);
+    } catch (const Unsupported& err) {
+      set_status(row, Status::skipped, err.what());
+    } catch (const InputError&) {
+      throw;
+    } catch (const std::exception& err) {
+      set_status(row, Status::failed, err.what());
+    }
+    return {row};
+  };
+  ManifestInfo m = describe_run(o.command_line, *backend, ctx.settings, config.run);
+  m.ceilings = ctx.ceilings ? "platform file" : "none (peak columns empty)";
+  static_cast<LoopSummary&>(s) = loop.run(task, m);
+  return s;
+}
+
+}  // namespace paradnn

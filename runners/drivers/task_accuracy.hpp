@@ -1,0 +1,27 @@
+// `paradnn task-accuracy`: reduced precision judged on a trained model. Each FC and CNN
+// inference point whose dtype is not f32 is trained in f32 on its seeded task (Gaussian
+// mixture for FC, shape images for CNN), its reduced-precision ops calibrated on task batches
+// with the config's policy, and both models' accuracy on held-out batches written as a row.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "paradnn/csv.hpp"
+
+namespace paradnn {
+
+struct TaskAccuracyOptions {
+  std::string config_path, filter, output, backend = "cpu";
+  int steps = 300;
+  bool resume = false, force = false;
+};
+
+struct TaskAccuracyRun {
+  std::string output;
+  std::vector<Row> rows;  // this run's rows (status ok, failed or skipped)
+};
+
+TaskAccuracyRun run_task_accuracy(const TaskAccuracyOptions& o);
+const std::vector<std::string>& task_accuracy_columns();
+
+}  // namespace paradnn
