@@ -90,12 +90,13 @@ std::vector<SpeedupGroup> summarize_comparison_table(const CsvTable& comparison)
 }
 
 void write_speedup_summary_csv(const std::vector<SpeedupGroup>& summary, const std::string& path) {
-  CsvWriter out(path, {"platform", "model_family", "mode", "dtype", "points", "geomean", "min", "max"}, false);
+  std::vector<Row> rows;
   for (const SpeedupGroup& s : summary)
-    out.write({{"platform", s.platform}, {"model_family", s.group.family}, {"mode", s.group.mode},
-               {"dtype", s.group.dtype}, {"points", std::to_string(s.speedup.count)},
-               {"geomean", fmt::format("{:.6g}", s.speedup.geomean)}, {"min", fmt::format("{:.6g}", s.speedup.min)},
-               {"max", fmt::format("{:.6g}", s.speedup.max)}});
+    rows.push_back({{"platform", s.platform}, {"model_family", s.group.family}, {"mode", s.group.mode},
+                    {"dtype", s.group.dtype}, {"points", std::to_string(s.speedup.count)},
+                    {"geomean", fmt::format("{:.6g}", s.speedup.geomean)}, {"min", fmt::format("{:.6g}", s.speedup.min)},
+                    {"max", fmt::format("{:.6g}", s.speedup.max)}});
+  write_csv_file(path, {"platform", "model_family", "mode", "dtype", "points", "geomean", "min", "max"}, rows);
 }
 
 std::vector<std::string> input_names(const std::vector<std::string>& paths) {
@@ -190,7 +191,7 @@ std::vector<std::string> comparison_columns(const Comparison& c) {
 
 void write_comparison_csv(const Comparison& c, const std::string& path) {
   const std::vector<std::string> cols = comparison_columns(c);
-  CsvWriter out(path, cols, false);
+  std::vector<Row> rows;
   for (const JoinedPoint& j : c.joined)
     for (size_t p = 0; p < c.inputs.size(); ++p) {
       const Row& src = c.inputs[p].table.rows[j.rows[p]];
@@ -202,8 +203,9 @@ void write_comparison_csv(const Comparison& c, const std::string& path) {
       r["examples_per_s"] = fmt::format("{}", j.examples_per_s[p]);
       r["baseline"] = c.inputs[c.baseline].name;
       r["speedup"] = fmt::format("{}", j.examples_per_s[p] / j.examples_per_s[c.baseline]);
-      out.write(r);
+      rows.push_back(std::move(r));
     }
+  write_csv_file(path, cols, rows);
 }
 
 CsvTable read_comparison(const std::string& path) {

@@ -97,14 +97,15 @@ Heatmap pivot_comparison(const CsvTable& comparison, HeatmapSpec spec) {
 }
 
 void write_heatmap_csv(const Heatmap& h, const std::string& path) {
-  CsvWriter out(path, {h.spec.x, h.spec.y, h.spec.value, "points"}, false);
+  std::vector<Row> rows;
   for (size_t yi = 0; yi < h.ys.size(); ++yi)
     for (size_t xi = 0; xi < h.xs.size(); ++xi)
       if (h.cell[yi][xi])
-        out.write({{h.spec.x, fmt::format("{}", h.xs[xi])},
-                   {h.spec.y, fmt::format("{}", h.ys[yi])},
-                   {h.spec.value, fmt::format("{:.6g}", *h.cell[yi][xi])},
-                   {"points", std::to_string(h.count[yi][xi])}});
+        rows.push_back({{h.spec.x, fmt::format("{}", h.xs[xi])},
+                        {h.spec.y, fmt::format("{}", h.ys[yi])},
+                        {h.spec.value, fmt::format("{:.6g}", *h.cell[yi][xi])},
+                        {"points", std::to_string(h.count[yi][xi])}});
+  write_csv_file(path, {h.spec.x, h.spec.y, h.spec.value, "points"}, rows);
 }
 
 }  // namespace paradnn::analysis

@@ -7,10 +7,11 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include <fmt/core.h>
 
+#include "paradnn/atomic_file.hpp"
 #include "paradnn/error.hpp"
 
 extern char** environ;
@@ -75,8 +76,7 @@ std::string json_string(const std::string& s) {
 }
 
 PlotOutcome draw_plots(const std::vector<PlotJob>& jobs, const std::string& jobs_path) {
-  std::ofstream out(jobs_path);
-  if (!out) throw InputError(jobs_path + ": cannot write");
+  std::ostringstream out;
   out << "[\n";
   for (size_t i = 0; i < jobs.size(); ++i) {
     const PlotJob& j = jobs[i];
@@ -92,14 +92,14 @@ PlotOutcome draw_plots(const std::vector<PlotJob>& jobs, const std::string& jobs
     out << "}}" << (i + 1 < jobs.size() ? "," : "") << "\n";
   }
   out << "]\n";
-  out.close();
+  write_file_atomically(jobs_path, out.str());
   if (const std::string why = plotting_unavailable(); !why.empty())
-    return {false, "plots not drawn: " + why + "; the data files and " + jobs_path + " are written"};
+    return {false, false, "plots not drawn: " + why + "; the data files and " + jobs_path + " are written"};
   const int rc = run({python_path(), plot_script_path(), jobs_path}, false);
   if (rc != 0)
-    return {false, fmt::format("some plots not drawn: {} {} {} exited with {} (its messages above say which)",
-                               python_path(), plot_script_path(), jobs_path, rc)};
-  return {true, ""};
+    return {false, true, fmt::format("some plots not drawn: {} {} {} exited with {} (its messages above say which)",
+                                     python_path(), plot_script_path(), jobs_path, rc)};
+  return {true, false, ""};
 }
 
 }  // namespace paradnn::analysis

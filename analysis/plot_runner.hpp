@@ -27,6 +27,7 @@ std::string plotting_unavailable();
 
 struct PlotOutcome {
   bool drawn = false;
+  bool failed = false;  // the script ran and failed: an error, unlike python or matplotlib missing
   std::string message;  // what went wrong, or what to install
 };
 

@@ -4,10 +4,12 @@
 #include <fmt/ranges.h>
 
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "analysis/compare.hpp"
+#include "analysis/report_paths.hpp"
 #include "analysis/summary_table.hpp"
+#include "paradnn/atomic_file.hpp"
 #include "paradnn/error.hpp"
 
 namespace paradnn::analysis {
@@ -25,10 +27,9 @@ bool has_positive(const CsvTable& t, const std::string& column) {
   return false;
 }
 
-// Roofline, heat maps and sensitivity of one results file.
-void results_parts(std::vector<ReportPart>& parts, const CsvTable& t, const std::string& name, const std::string& dir,
-                   const ReportOptions& o) {
-  const std::string prefix = name.empty() ? "" : name + "-";
+// Roofline, heat maps and sensitivity of one results file; `name` titles its parts.
+void results_parts(std::vector<ReportPart>& parts, const CsvTable& t, const std::string& name,
+                   const std::string& prefix, const std::string& dir, const ReportOptions& o) {
   const auto [ceilings, source] =
       o.ceilings ? o.ceilings(t) : std::pair<std::vector<Ceiling>, std::string>{{}, "none (no platform file)"};
   append(parts, roofline_part(t, ceilings, source, dir, prefix), name);
@@ -59,12 +60,12 @@ ReportOutcome render_report(const std::vector<ReportPart>& parts, const std::str
   if (!jobs.empty()) out.plotted = draw_plots(jobs, (std::filesystem::path(dir) / "data" / "plots.json").string());
   for (const PlotJob& j : jobs) out.plots.push_back(j.output + ".png");
   out.index = (std::filesystem::path(dir) / "index.md").string();
-  std::ofstream md(out.index);
-  if (!md) throw InputError(out.index + ": cannot write");
+  std::ostringstream md;
   md << "# " << heading << "\n\n";
   if (!jobs.empty() && !out.plotted.drawn) md << "**" << out.plotted.message << ".**\n\n";
   md << "Plots are PNG with an SVG beside each; the numbers behind every plot are in `data/`.\n\n";
   for (const ReportPart& p : parts) md << "## " << p.title << "\n\n" << p.text;
+  write_file_atomically(out.index, md.str());
   return out;
 }
 
@@ -81,13 +82,19 @@ ReportOutcome report_all(const std::vector<std::string>& inputs, const ReportOpt
     compared = format_comparison(c);
     parts.push_back(speedup_part(read_comparison(csv), o.dir, "", "```\n" + format_join_report(c) + "```\n\n"));
   }
-  for (const std::string& path : comparisons) {
-    const std::string name = std::filesystem::path(path).stem().string();
-    append(parts, speedup_part(read_comparison(path), o.dir, name + "-"), name);
-  }
+  // One prefix per input, unique over all of them (the same file name in two folders).
+  std::vector<std::string> all = comparisons;
+  all.insert(all.end(), results.begin(), results.end());
+  const std::vector<std::string> prefixes = unique_prefixes(all);
+  for (size_t i = 0; i < comparisons.size(); ++i)
+    append(parts, speedup_part(read_comparison(comparisons[i]), o.dir, prefixes[i] + "-"),
+           std::filesystem::path(comparisons[i]).stem().string());
   const std::vector<std::string> names = input_names(results);
-  for (size_t i = 0; i < results.size(); ++i)
-    results_parts(parts, read_results(results[i]), results.size() > 1 ? names[i] : "", o.dir, o);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const bool several = results.size() > 1;
+    results_parts(parts, read_results(results[i]), several ? names[i] : "",
+                  several ? prefixes[comparisons.size() + i] + "-" : "", o.dir, o);
+  }
   ReportOutcome out = render_report(parts, o.dir, "paradnn report: " + fmt::format("{}", fmt::join(inputs, ", ")));
   out.comparison = compared;
   return out;

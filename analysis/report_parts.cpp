@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include "analysis/report_paths.hpp"
 #include "analysis/sensitivity.hpp"
 #include "analysis/summary_table.hpp"
 #include "analysis/workload.hpp"
@@ -15,12 +16,13 @@ namespace paradnn::analysis {
 
 namespace {
 
+// Names hold families and platforms from the data: made safe and kept inside the folder.
 std::string data_path(const std::string& dir, const std::string& prefix, const std::string& name) {
-  return (std::filesystem::path(dir) / "data" / (prefix + name + ".csv")).string();
+  return path_inside(dir, "data/" + safe_name(prefix + name) + ".csv");
 }
 
 std::string plot_path(const std::string& dir, const std::string& prefix, const std::string& name) {
-  return (std::filesystem::path(dir) / (prefix + name)).string();
+  return path_inside(dir, safe_name(prefix + name));
 }
 
 // Markdown for a plot: the PNG shown, the SVG linked (paths relative to the folder).

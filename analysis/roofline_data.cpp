@@ -9,27 +9,27 @@
 namespace paradnn::analysis {
 
 int write_roofline_points(const CsvTable& results, const std::string& path) {
-  CsvWriter out(path, {"model_family", "mode", "dtype", "model_name", "intensity_flops_per_byte", "flops_per_s"}, false);
-  int written = 0;
+  std::vector<Row> rows;
   for (const Row& r : results.rows) {
     const auto intensity = number(r, "arithmetic_intensity"), rate = number(r, "flops_per_s");
     if (status_of(r) != Status::ok || !intensity || !rate || !(*intensity > 0) || !(*rate > 0)) continue;
-    out.write({{"model_family", field(r, "model_family")},
-               {"mode", field(r, "mode")},
-               {"dtype", field(r, "dtype")},
-               {"model_name", field(r, "model_name")},
-               {"intensity_flops_per_byte", fmt::format("{:.6g}", *intensity)},
-               {"flops_per_s", fmt::format("{:.6g}", *rate)}});
-    ++written;
+    rows.push_back({{"model_family", field(r, "model_family")},
+                    {"mode", field(r, "mode")},
+                    {"dtype", field(r, "dtype")},
+                    {"model_name", field(r, "model_name")},
+                    {"intensity_flops_per_byte", fmt::format("{:.6g}", *intensity)},
+                    {"flops_per_s", fmt::format("{:.6g}", *rate)}});
   }
-  return written;
+  write_csv_file(path, {"model_family", "mode", "dtype", "model_name", "intensity_flops_per_byte", "flops_per_s"}, rows);
+  return static_cast<int>(rows.size());
 }
 
 void write_roofline_ceilings(const std::vector<Ceiling>& ceilings, const std::string& path) {
-  CsvWriter out(path, {"kind", "name", "value", "threads"}, false);
+  std::vector<Row> rows;
   for (const Ceiling& c : ceilings)
-    out.write({{"kind", c.kind}, {"name", c.name}, {"value", fmt::format("{}", c.value)},
-               {"threads", std::to_string(c.threads)}});
+    rows.push_back({{"kind", c.kind}, {"name", c.name}, {"value", fmt::format("{}", c.value)},
+                    {"threads", std::to_string(c.threads)}});
+  write_csv_file(path, {"kind", "name", "value", "threads"}, rows);
 }
 
 int typical_threads(const CsvTable& results) {

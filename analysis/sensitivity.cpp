@@ -106,15 +106,12 @@ std::vector<SensitivityFit> fit_sensitivity(const CsvTable& results) {
 }
 
 void write_sensitivity_csv(const std::vector<SensitivityFit>& fits, const std::string& path) {
-  CsvWriter out(path,
-                {"model_family", "mode", "dtype", "term", "transform", "weight", "factor", "r2", "points",
-                 "rank", "note"},
-                false);
+  std::vector<Row> rows;
   const auto num = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6g}", v); };
   for (const SensitivityFit& f : fits) {
     Row base{{"model_family", f.group.family}, {"mode", f.group.mode}, {"dtype", f.group.dtype},
              {"points", std::to_string(f.points)}, {"note", f.note}};
-    if (f.terms.empty()) out.write(base);  // the group is listed with why it has no fit
+    if (f.terms.empty()) rows.push_back(base);  // the group is listed with why it has no fit
     for (const SensitivityTerm& t : f.terms) {
       Row r = base;
       r["term"] = t.name;
@@ -123,9 +120,12 @@ void write_sensitivity_csv(const std::vector<SensitivityFit>& fits, const std::s
       if (t.transform != "intercept") r["factor"] = num(std::exp2(t.weight));
       r["r2"] = num(f.r2);
       r["rank"] = std::to_string(f.rank);
-      out.write(r);
+      rows.push_back(r);
     }
   }
+  write_csv_file(path,
+                 {"model_family", "mode", "dtype", "term", "transform", "weight", "factor", "r2", "points", "rank", "note"},
+                 rows);
 }
 
 }  // namespace paradnn::analysis

@@ -6,7 +6,10 @@
 // parallel towers of F/branches filters whose outputs are concatenated (ResNeXt-like width).
 #include <stdexcept>
 
+#include <algorithm>
+
 #include "models/catalog.hpp"
+#include "paradnn/bounds.hpp"
 #include "paradnn/graph_builder.hpp"
 
 namespace paradnn::models {
@@ -33,6 +36,15 @@ Graph build_cnn(const Point& p) {
   const int64_t branches = p.get_int("branches");
   const bool bottleneck = p.get_int("bottleneck") != 0;
   if (filters % branches) throw std::invalid_argument("cnn: filters must be divisible by branches");
+  {
+    // Upper bounds: the stem and first group hold the largest activations, the last group
+    // the widest weights; each group has 2-3 convs per block and tower, 4x wider at the end.
+    const double f = static_cast<double>(filters) * (bottleneck ? 4 : 1), px = static_cast<double>(image * image);
+    const double widest = 8 * f, blk = static_cast<double>(blocks);
+    bounds::require_model_size("cnn", 4 * blk * (3 * static_cast<double>(branches) + 6),
+                               std::max(static_cast<double>(p.batch) * px * std::max(3.0, widest), widest * widest * 49),
+                               blk * 3 * 9 * widest * widest * 4 / 3 + widest * static_cast<double>(p.get_int("output")));
+  }
   std::string name = "resnet_b" + std::to_string(blocks) + "_f" + std::to_string(filters) + "_i" + std::to_string(image) +
                      (bottleneck ? "_bottleneck" : "_basic");
   if (branches > 1) name += "_x" + std::to_string(branches);

@@ -3,7 +3,10 @@
 // towers of nodes/branches units each, concatenated before the classifier (width for inter-op pools).
 #include <stdexcept>
 
+#include <algorithm>
+
 #include "models/catalog.hpp"
+#include "paradnn/bounds.hpp"
 #include "paradnn/graph_builder.hpp"
 
 namespace paradnn::models {
@@ -11,6 +14,11 @@ namespace paradnn::models {
 Graph build_fc(const Point& p) {
   const int64_t layers = p.get_int("layers"), nodes = p.get_int("nodes"), branches = p.get_int("branches");
   if (nodes % branches) throw std::invalid_argument("fc: nodes must be divisible by branches");
+  const double in = static_cast<double>(p.get_int("input")), out = static_cast<double>(p.get_int("output"));
+  const double n = static_cast<double>(nodes), width = std::max({in, n, out});
+  bounds::require_model_size("fc", static_cast<double>(layers * branches),
+                             std::max(static_cast<double>(p.batch) * width, width * width),
+                             in * n + static_cast<double>(layers) * n * n / static_cast<double>(branches) + n * out);
   std::string name = "fc_l" + std::to_string(layers) + "_n" + std::to_string(nodes);
   if (branches > 1) name += "_b" + std::to_string(branches);
   GraphBuilder b("fc", name, p.batch, p.dtype, p.optimizer);

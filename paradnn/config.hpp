@@ -34,6 +34,7 @@ struct Sweep {
   std::vector<DType> dtypes{DType::f32};
   Optimizer optimizer = Optimizer::sgd;
   Filter where;
+  std::string origin;  // "file:line:col" of the sweep, for errors found when expanding it
 };
 
 struct Config {
@@ -48,5 +49,14 @@ struct Config {
 
 Config load_config(const std::string& path, const Catalog& catalog);
 Config parse_config(const std::string& yaml_text, const std::string& source, const Catalog& catalog);
+
+// The checks every YAML input file gets (configs, settings files), as InputError naming the
+// file: a bounded size, a readable regular file, not empty; a UTF-8 byte order mark is
+// dropped; syntax errors with line:col; no duplicate or non-scalar keys; a bounded node count.
+// `what` names the kind of file in messages ("config", "settings file").
+std::string read_input_file(const std::string& path, const std::string& what);
+YAML::Node load_yaml(const std::string& text, const std::string& source, const std::string& what);
+// "file:line:col" of a node, or the file alone where the node has no position.
+std::string yaml_location(const std::string& source, const YAML::Node& at);
 
 }  // namespace paradnn

@@ -1,7 +1,13 @@
 #include "paradnn/csv.hpp"
 
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
+#include <sstream>
 
 #include "paradnn/error.hpp"
 
@@ -78,9 +84,43 @@ std::vector<std::string> csv_split(const std::string& line, bool* complete) {
   return out;
 }
 
+namespace {
+
+std::string header_line(const std::vector<std::string>& columns) {
+  std::string line;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) line += ',';
+    line += columns[i];
+  }
+  return line + '\n';
+}
+
+}  // namespace
+
+std::string csv_line(const std::vector<std::string>& columns, const Row& row, bool drop_unknown) {
+  for (const auto& [k, v] : row) {
+    bool known = false;
+    for (const auto& c : columns) known = known || c == k;
+    if (!known && !drop_unknown) throw std::logic_error("CSV row has a column the schema lacks: " + k);
+  }
+  std::string line;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) line += ',';
+    if (auto it = row.find(columns[i]); it != row.end()) line += csv_escape(it->second);
+  }
+  return line + '\n';
+}
+
+void write_csv_file(const std::string& path, const std::vector<std::string>& columns, const std::vector<Row>& rows) {
+  std::string text = header_line(columns);
+  for (const Row& r : rows) text += csv_line(columns, r);
+  write_file_atomically(path, text);
+}
+
 CsvWriter::CsvWriter(const std::string& path, std::vector<std::string> columns, bool append)
-    : columns_(std::move(columns)) {
-  const bool had_rows = append && std::filesystem::exists(path) && std::filesystem::file_size(path) > 0;
+    : path_(path), columns_(std::move(columns)) {
+  const bool had_rows =
+      append && std::filesystem::is_regular_file(path) && std::filesystem::file_size(path) > 0;
   if (had_rows) {
     const CsvTable existing = read_csv(path);
     // A file from before columns were appended: keep writing its columns (the new ones dropped).
@@ -91,44 +131,70 @@ CsvWriter::CsvWriter(const std::string& path, std::vector<std::string> columns, 
       drop_unknown_ = true;
     } else if (existing.header != columns_)
       throw InputError(path + ": existing file has a different header (schema); use --force to overwrite or -o another file");
+    rows_ = existing.rows.size();
+    end_ = static_cast<long long>(std::filesystem::file_size(path));
   }
   if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) std::filesystem::create_directories(dir);
-  out_.open(path, append ? std::ios::app : std::ios::trunc);
-  if (!out_) throw InputError(path + ": cannot write");
+  fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+  if (fd_ < 0) throw InputError(io_error(path, "cannot write"));
   if (!had_rows) {
-    for (size_t i = 0; i < columns_.size(); ++i) out_ << (i ? "," : "") << columns_[i];
-    out_ << "\n" << std::flush;
+    try {
+      put(header_line(columns_), "the header");
+    } catch (const WriteError&) {
+      close(fd_);
+      throw;
+    }
   }
+}
+
+CsvWriter::~CsvWriter() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void CsvWriter::put(const std::string& text, const std::string& what) {
+  if (write_all(fd_, text.data(), text.size())) {
+    end_ += static_cast<long long>(text.size());
+    return;
+  }
+  const std::string message = io_error(path_, "cannot write " + what);
+  // Cut a partly written row off, so the file ends with a whole one (a device cannot be cut).
+  if (ftruncate(fd_, end_) != 0) errno = 0;
+  throw WriteError(fmt::format("{}; {} row{} {} safely on disk", message, rows_, rows_ == 1 ? "" : "s",
+                               rows_ == 1 ? "is" : "are"));
 }
 
 void CsvWriter::write(const Row& row) {
-  for (const auto& [k, v] : row) {
-    bool known = false;
-    for (const auto& c : columns_) known = known || c == k;
-    if (!known && !drop_unknown_) throw std::logic_error("CSV row has a column the schema lacks: " + k);
-  }
-  for (size_t i = 0; i < columns_.size(); ++i) {
-    auto it = row.find(columns_[i]);
-    out_ << (i ? "," : "") << (it == row.end() ? "" : csv_escape(it->second));
-  }
-  out_ << "\n" << std::flush;
+  put(csv_line(columns_, row, drop_unknown_), "row " + std::to_string(rows_ + 1));
+  ++rows_;
 }
 
-CsvTable read_csv(const std::string& path, const std::vector<std::string>& required) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open");
+void CsvWriter::sync() {
+  // A device or pipe (-o /dev/null) cannot be synced; that loses nothing.
+  if (fsync(fd_) != 0 && errno != EINVAL && errno != EROFS)
+    throw WriteError(fmt::format("{}; {} rows written, not all of them may be on disk", io_error(path_, "cannot sync"),
+                                 rows_));
+}
+
+namespace {
+
+CsvTable parse(std::istream& in, const std::string& path, const std::vector<std::string>& required) {
   CsvTable t;
   t.path = path;
   std::string line, record;
   int lineno = 0, record_start = 0;
+  size_t quotes = 0;  // in the record so far: odd means a quoted field is still open
   while (std::getline(in, line)) {
     ++lineno;
+    if (lineno == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 BOM
     if (record.empty()) record_start = lineno;
     record += record.empty() ? line : "\n" + line;
+    quotes += static_cast<size_t>(std::count(line.begin(), line.end(), '"'));
+    if (quotes % 2) continue;  // a quoted field spans lines: split once it closes
     bool complete = true;
     std::vector<std::string> fields = csv_split(record, &complete);
-    if (!complete) continue;  // a quoted field spans lines
+    if (!complete) continue;
     record.clear();
+    quotes = 0;
     if (t.header.empty()) {
       t.header = fields;
       for (const auto& r : required) {
@@ -150,6 +216,19 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
   if (!record.empty()) throw InputError(path + ":" + std::to_string(record_start) + ": unterminated quoted field");
   if (t.header.empty()) throw InputError(path + ": empty file, expected a header");
   return t;
+}
+
+}  // namespace
+
+CsvTable read_csv(const std::string& path, const std::vector<std::string>& required) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open");
+  return parse(in, path, required);
+}
+
+CsvTable parse_csv(const std::string& text, const std::string& path, const std::vector<std::string>& required) {
+  std::istringstream in(text);
+  return parse(in, path, required);
 }
 
 CsvTable read_results(const std::string& path) {

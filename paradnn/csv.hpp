@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "paradnn/atomic_file.hpp"
+
 namespace paradnn {
 
 inline constexpr int kSchemaVersion = 1;
@@ -28,18 +30,38 @@ void set_status(Row& row, Status s, const std::string& reason = {});
 // The row's status; a row without one, or with other text, counts as failed.
 Status status_of(const Row& row);
 
-// Writes rows in a fixed column order; every row is flushed at once so a crash or
-// Ctrl-C loses nothing already written. Appends to an existing file with the same header.
+// Writes rows in a fixed column order as a run produces them. Each row reaches the file in
+// one checked write, so a crash or Ctrl-C loses nothing already written; a failed write cuts
+// the file back to its last whole row and throws WriteError saying how many rows are on disk.
+// Appends to an existing file with the same header.
 class CsvWriter {
  public:
   CsvWriter(const std::string& path, std::vector<std::string> columns, bool append);
+  ~CsvWriter();
+  CsvWriter(const CsvWriter&) = delete;
+  CsvWriter& operator=(const CsvWriter&) = delete;
   void write(const Row& row);  // a key that is not a column is a programming error
+  // Forces the rows onto the disk (fsync), so they also survive a power loss.
+  void sync();
+  size_t rows_on_disk() const { return rows_; }
 
  private:
+  void put(const std::string& text, const std::string& what);
+
+  std::string path_;
   std::vector<std::string> columns_;
   bool drop_unknown_ = false;  // appending to a file with an older (shorter) header
-  std::ofstream out_;
+  int fd_ = -1;
+  size_t rows_ = 0;            // whole rows in the file
+  long long end_ = 0;          // bytes up to the end of the last whole row
 };
+
+// One CSV record in `columns` order, with its newline. A key that is not a column is a
+// programming error unless `drop_unknown`.
+std::string csv_line(const std::vector<std::string>& columns, const Row& row, bool drop_unknown = false);
+
+// A file written whole (header and rows), atomically: see write_file_atomically.
+void write_csv_file(const std::string& path, const std::vector<std::string>& columns, const std::vector<Row>& rows);
 
 struct CsvTable {
   std::string path;
@@ -51,6 +73,8 @@ struct CsvTable {
 // Reads a CSV written by paradnn. `required` columns must be present; unknown extra
 // columns (from newer versions) are kept. A malformed row names its line.
 CsvTable read_csv(const std::string& path, const std::vector<std::string>& required = {});
+// The same, from text already read (`path` names it in messages).
+CsvTable parse_csv(const std::string& text, const std::string& path, const std::vector<std::string>& required = {});
 // Reads a results file and checks its schema_version.
 CsvTable read_results(const std::string& path);
 

@@ -2,42 +2,148 @@
 
 #include <cctype>
 #include <cstdlib>
-#include <regex>
 
 #include "paradnn/error.hpp"
 
 namespace paradnn {
 
+// Hand-written scanners, not std::regex: the regex engine recurses per character and
+// overflows the stack on long user text; these are linear and allocate nothing extra.
+namespace {
+
+bool space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+bool digit(char c) { return c >= '0' && c <= '9'; }
+
+size_t skip_spaces(const std::string& s, size_t i) {
+  while (i < s.size() && space(s[i])) ++i;
+  return i;
+}
+
+size_t skip_digits(const std::string& s, size_t i) {
+  while (i < s.size() && digit(s[i])) ++i;
+  return i;
+}
+
+// Long user text in a message: its start is enough to find it.
+std::string excerpt(const std::string& s) { return s.size() <= 80 ? s : s.substr(0, 77) + "..."; }
+
+}  // namespace
+
 std::optional<double> parse_number(const std::string& text) {
-  static const std::regex re(R"(^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([KMGT]i?)?B?\s*$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, re)) return std::nullopt;
-  double v = std::strtod(m[1].str().c_str(), nullptr);
-  const std::string unit = m[2].str();
-  if (!unit.empty()) {
-    const double base = unit.size() == 2 ? 1024.0 : 1000.0;
-    const int power = std::string("KMGT").find(unit[0]) + 1;
-    for (int i = 0; i < power; ++i) v *= base;
+  // [sign] [digits] [. digits] digits [e [sign] digits] [K|M|G|T [i]] [B], spaces around.
+  size_t i = skip_spaces(text, 0);
+  const size_t begin = i;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+  const size_t int_end = skip_digits(text, i);
+  size_t mantissa_end = int_end;
+  if (int_end < text.size() && text[int_end] == '.') {
+    mantissa_end = skip_digits(text, int_end + 1);
+    if (mantissa_end == int_end + 1) return std::nullopt;  // "1." has no fraction digits
+  } else if (int_end == i) {
+    return std::nullopt;  // no digits at all
   }
+  size_t end = mantissa_end;
+  if (end < text.size() && (text[end] == 'e' || text[end] == 'E')) {
+    size_t e = end + 1;
+    if (e < text.size() && (text[e] == '+' || text[e] == '-')) ++e;
+    const size_t exp_end = skip_digits(text, e);
+    if (exp_end == e) return std::nullopt;
+    end = exp_end;
+  }
+  double v = std::strtod(text.substr(begin, end - begin).c_str(), nullptr);
+  size_t u = end;
+  int power = 0;
+  double base = 1000.0;
+  if (u < text.size()) {
+    const char* units = "KMGT";
+    for (int k = 0; k < 4; ++k)
+      if (text[u] == units[k]) power = k + 1;
+    if (power > 0) {
+      ++u;
+      if (u < text.size() && text[u] == 'i') {
+        base = 1024.0;
+        ++u;
+      }
+    }
+  }
+  if (u < text.size() && text[u] == 'B') ++u;
+  if (skip_spaces(text, u) != text.size()) return std::nullopt;
+  for (int k = 0; k < power; ++k) v *= base;
   return v;
 }
 
+namespace {
+
+bool name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// `name OP value` with spaces allowed around each; nullopt when the text is not one.
+std::optional<Condition> parse_condition(const std::string& part) {
+  size_t i = skip_spaces(part, 0);
+  if (i == part.size() || !name_start(part[i])) return std::nullopt;
+  const size_t name_begin = i;
+  while (i < part.size() && name_char(part[i])) ++i;
+  Condition c;
+  c.name = part.substr(name_begin, i - name_begin);
+  i = skip_spaces(part, i);
+  for (const char* op : {"==", "!=", "<=", ">=", "<", ">", "="}) {
+    const std::string o(op);
+    if (part.compare(i, o.size(), o) == 0) {
+      c.op = o == "=" ? "==" : o;
+      i += o.size();
+      break;
+    }
+  }
+  if (c.op.empty()) return std::nullopt;
+  i = skip_spaces(part, i);
+  const size_t value_begin = i;
+  while (i < part.size() && !space(part[i])) ++i;
+  if (i == value_begin || skip_spaces(part, i) != part.size()) return std::nullopt;
+  c.value = part.substr(value_begin, i - value_begin);
+  return c;
+}
+
+// Splits at ',' and at ' and ' (whitespace on both sides), as written in the header.
+std::vector<std::string> split_conditions(const std::string& text) {
+  std::vector<std::string> parts;
+  std::string cur;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == ',') {
+      parts.push_back(std::move(cur));
+      cur.clear();
+      ++i;
+      continue;
+    }
+    if (space(text[i])) {
+      const size_t run_end = skip_spaces(text, i);
+      if (text.compare(run_end, 3, "and") == 0 && run_end + 3 < text.size() && space(text[run_end + 3])) {
+        parts.push_back(std::move(cur));
+        cur.clear();
+        i = skip_spaces(text, run_end + 3);
+        continue;
+      }
+      cur.append(text, i, run_end - i);
+      i = run_end;
+      continue;
+    }
+    cur.push_back(text[i++]);
+  }
+  parts.push_back(std::move(cur));
+  return parts;
+}
+
+}  // namespace
+
 Filter Filter::parse(const std::string& text) {
-  static const std::regex cond(R"(^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|<=|>=|<|>|=)\s*(\S+)\s*$)");
   Filter f;
-  std::string normalized = std::regex_replace(text, std::regex(R"(\s+and\s+)"), ",");
-  size_t start = 0;
-  while (start <= normalized.size()) {
-    size_t end = normalized.find(',', start);
-    if (end == std::string::npos) end = normalized.size();
-    const std::string part = normalized.substr(start, end - start);
-    start = end + 1;
-    if (part.find_first_not_of(" \t") == std::string::npos) continue;
-    std::smatch m;
-    if (!std::regex_match(part, m, cond))
-      throw InputError("bad filter condition '" + part + "' (expected NAME OP VALUE, e.g. nodes<=1024 or cell==lstm)");
-    std::string op = m[2].str() == "=" ? "==" : m[2].str();
-    f.conditions_.push_back({m[1].str(), op, m[3].str()});
+  for (const std::string& part : split_conditions(text)) {
+    if (skip_spaces(part, 0) == part.size()) continue;
+    const std::optional<Condition> c = parse_condition(part);
+    if (!c)
+      throw InputError("bad filter condition '" + excerpt(part) +
+                       "' (expected NAME OP VALUE, e.g. nodes<=1024 or cell==lstm)");
+    f.conditions_.push_back(*c);
   }
   return f;
 }
@@ -63,7 +169,7 @@ bool Filter::matches(const std::function<std::optional<std::string>(const std::s
     } else if (c.op == "==" || c.op == "!=") {
       if ((*field == c.value) != (c.op == "==")) return false;
     } else {
-      throw InputError("filter '" + c.name + c.op + c.value + "' compares text with an ordering operator");
+      throw InputError("filter '" + c.name + c.op + excerpt(c.value) + "' compares text with an ordering operator");
     }
   }
   return true;

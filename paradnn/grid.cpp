@@ -1,5 +1,9 @@
 #include "paradnn/grid.hpp"
 
+#include <cmath>
+#include <unordered_set>
+
+#include "paradnn/bounds.hpp"
 #include "paradnn/error.hpp"
 
 namespace paradnn {
@@ -39,7 +43,30 @@ bool is_axis(const Sweep& s, const std::string& name) {
   return false;
 }
 
-void expand_sweep(const Sweep& s, const Catalog& catalog, std::vector<GridEntry>& out) {
+// Where a sweep's problems are reported: its place in the config, when it came from one.
+std::string origin(const Sweep& s) { return s.origin.empty() ? "sweep of family " + s.family : s.origin; }
+
+// Counts a built model's figures, refusing models too large to count or run.
+void measure(GridEntry& e, const Graph& g, const Sweep& s) {
+  e.params = g.param_count();
+  e.memory_bytes = g.memory(e.point.mode).total();
+  e.flops_per_step = g.totals(e.point.mode).flops;
+  if (!(static_cast<double>(e.params) <= bounds::kMaxParams) || !std::isfinite(e.memory_bytes) ||
+      !std::isfinite(e.flops_per_step))
+    throw InputError(fmt::format("{}: model {} has {} parameters; at most {:g} are allowed (README \"Input bounds\")",
+                                 origin(s), e.point.key(), e.params, bounds::kMaxParams));
+}
+
+// A grid is expanded once per config and point, in order, with every point's key unique.
+struct Expansion {
+  const Catalog& catalog;
+  const PrecisionPolicy& policy;
+  std::vector<GridEntry>& out;
+  std::unordered_set<std::string> keys;
+};
+
+void expand_sweep(const Sweep& s, Expansion& x) {
+  const Catalog& catalog = x.catalog;
   const FamilySpec& fam = family_of(catalog, s.family);
   std::vector<size_t> index(s.axes.size(), 0);
   while (true) {
@@ -66,13 +93,17 @@ void expand_sweep(const Sweep& s, const Catalog& catalog, std::vector<GridEntry>
         e.point.dtype = d;
         try {
           const Graph g = fam.build(e.point);
-          e.params = g.param_count();
-          e.memory_bytes = g.memory(m).total();
-          e.flops_per_step = g.totals(m).flops;
+          measure(e, g, s);
+          // An int8 point's layer selectors must name layers of this model: checked now,
+          // before any output exists, rather than when the point runs.
+          if (d == DType::int8) int8_layers(g, x.policy);
         } catch (const std::invalid_argument& err) {
-          throw InputError("config makes an impossible model " + e.point.key() + ": " + err.what());
+          throw InputError(origin(s) + ": sweep makes an impossible model " + e.point.key() + ": " + err.what());
         }
-        if (s.where.matches([&](const std::string& n) { return point_field(e.point, &e, n); })) out.push_back(e);
+        if (!s.where.matches([&](const std::string& n) { return point_field(e.point, &e, n); })) continue;
+        if (!x.keys.insert(e.point.key()).second)
+          throw InputError(origin(s) + ": point " + e.point.key() + " is also made by an earlier sweep (it would run twice)");
+        x.out.push_back(e);
       }
     // Odometer over the axes, last axis fastest.
     size_t a = s.axes.size();
@@ -89,8 +120,19 @@ void expand_sweep(const Sweep& s, const Catalog& catalog, std::vector<GridEntry>
 }  // namespace
 
 std::vector<GridEntry> expand(const Config& config, const Catalog& catalog) {
+  // Configs from files were counted when read; this also bounds sweeps built in code.
+  double count = 0;
+  for (const Sweep& s : config.sweeps) {
+    double n = static_cast<double>(s.modes.size() * s.dtypes.size());
+    for (const Axis& a : s.axes) n *= static_cast<double>(a.values.size());
+    count += n;
+  }
+  if (count > static_cast<double>(bounds::kMaxGridPoints))
+    throw InputError(fmt::format("{}: the grid has {:.0f} points; at most {} are allowed (README \"Input bounds\")",
+                                 config.path, count, bounds::kMaxGridPoints));
   std::vector<GridEntry> out;
-  for (const Sweep& s : config.sweeps) expand_sweep(s, catalog, out);
+  Expansion x{catalog, config.quant.policy, out, {}};
+  for (const Sweep& s : config.sweeps) expand_sweep(s, x);
   return out;
 }
 

@@ -1,7 +1,6 @@
 #include "paradnn/platform_file.hpp"
 
 #include <fmt/core.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "paradnn/atomic_file.hpp"
 #include "paradnn/dtype.hpp"
 #include "paradnn/error.hpp"
 
@@ -221,17 +221,8 @@ void save_platform_file(const PlatformFile& f, const std::string& path) {
   out << YAML::EndMap;
   if (!out.good()) throw std::runtime_error("platform file " + path + ": " + out.GetLastError());
 
-  const std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  // Write aside and rename, so a reader never sees half a file (and concurrent writers,
-  // such as shards probing at once, never share the aside file).
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream o(tmp);
-    o << "# paradnn platform file: measured ceilings (`paradnn roofline`)\n" << out.c_str() << "\n";
-    if (!o) throw std::runtime_error("cannot write platform file " + tmp);
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomically(path, std::string("# paradnn platform file: measured ceilings (`paradnn roofline`)\n") +
+                                  out.c_str() + "\n");
 }
 
 PlatformFile load_platform_file(const std::string& path) {

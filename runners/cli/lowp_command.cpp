@@ -90,6 +90,7 @@ void add_lowp(CLI::App& app) {
       csv.write(to_row(r, cpu_name));
     };
     cpu::lowp::run_lowp_benchmarks(options, timer);
+    csv.sync();
     fmt::print("\nwrote {}\n", o->output);
   });
 }

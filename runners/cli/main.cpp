@@ -1,9 +1,10 @@
-// The paradnn program: registers the subcommands and maps errors to exit codes
-// (2 = bad input, 1 = anything else).
+// The paradnn program: registers the subcommands and maps outcomes to exit codes
+// (2 = bad input, 1 = anything else, such as a write the disk refused; 130 = stopped by Ctrl-C).
 #include <fmt/core.h>
 
 #include "paradnn/error.hpp"
 #include "runners/cli/commands.hpp"
+#include "runners/harness/point_loop.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"paradnn: parameterized deep-learning benchmarks (FC, CNN, RNN) on CPU, GPU and TPU models"};
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     fmt::print(stderr, "paradnn: error: {}\n", e.what());
     return 1;
+  }
+  if (paradnn::a_run_was_interrupted()) {  // the rows so far are on disk; the rest can follow
+    fmt::print("interrupted: rerun with --resume to finish\n");
+    return 130;
   }
   return 0;
 }

@@ -18,7 +18,7 @@ void add_quantize_search(CLI::App& app) {
   cmd->add_option("--budget", o->budget, "Largest fidelity loss accepted (1 - top-1 agreement with f32)")->capture_default_str();
   cmd->add_option("--filter", o->filter, "Only points matching, e.g. 'family==fc'");
   cmd->add_option("-o,--output", o->output, "Frontier CSV (default results/<config name>.frontier.csv)");
-  cmd->add_option("--threads", o->threads, "Intra-op threads (default: all physical cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", o->threads, "Intra-op threads (default: all physical cores)")->check(CLI::Range(0, 4096));
   cmd->add_flag("--resume", o->resume, "Search only the points the frontier CSV lacks");
   cmd->add_flag("--force", o->force, "Overwrite an existing frontier CSV");
   cmd->callback([o]() {

@@ -20,12 +20,15 @@ std::string default_dir(const std::string& input) {
   return (p.parent_path() / (p.stem().string() + "-report")).string();
 }
 
+// Missing python or matplotlib is a note (the data files are the report); a plot script that
+// ran and failed is an error.
 void say(const analysis::ReportOutcome& r) {
   if (r.plotted.drawn)
     for (const std::string& png : r.plots) fmt::print("  {}\n", png);
-  else if (!r.plots.empty())
+  else if (!r.plots.empty() && !r.plotted.failed)
     fmt::print(stderr, "paradnn: {}\n", r.plotted.message);
   fmt::print("wrote {}\n", r.index);
+  if (r.plotted.failed) throw std::runtime_error(r.plotted.message);
 }
 
 void add_sensitivity(CLI::App& report) {

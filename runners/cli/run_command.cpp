@@ -29,9 +29,9 @@ void add_run(CLI::App& app) {
       ->check(CLI::IsMember({"spec", "this"}))
       ->capture_default_str();
   cmd->add_option("--filter", o->filter, "Only points matching, e.g. 'family==fc,nodes<=1024'");
-  cmd->add_option("--threads", o->threads, "Intra-op threads (default: all physical cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", o->threads, "Intra-op threads (default: all physical cores)")->check(CLI::Range(0, 4096));
   cmd->add_option("--pools", o->pools, "Inter-op pools: concurrent model instances, each with --threads threads")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--affinity", o->affinity, "Thread placement: none, close or spread")
       ->check(CLI::IsMember({"none", "close", "spread"}));
   cmd->add_option("--settings", o->settings_file, "Recommended settings from paradnn tune (per family and batch)")
@@ -61,7 +61,6 @@ void add_run(CLI::App& app) {
       if (mpi_rank() == 0) {
         print_counts(s);
         fmt::print("wall time {:.1f} s\nresults: {}\n", s.wall_s, s.output);
-        if (s.interrupted) fmt::print("interrupted: rerun with --resume to finish\n");
       }
       return;
     }
@@ -71,7 +70,6 @@ void add_run(CLI::App& app) {
                s.wall_s > 0 ? 100 * s.timed_s / s.wall_s : 0);
     fmt::print("results: {}\nmanifest: {}\n", s.output, s.manifest);
     if (o->per_op) fmt::print("per-op: {}\n", s.ops_output);
-    if (s.interrupted) fmt::print("interrupted: rerun with --resume to finish\n");
   });
 }
 

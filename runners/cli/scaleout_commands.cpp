@@ -25,8 +25,7 @@ void add_merge(CLI::App& app) {
   cmd->callback([o]() {
     if (std::filesystem::exists(o->output) && !o->force) throw InputError(o->output + " exists: pass --force to overwrite");
     const MergeResult m = merge_results(o->inputs, o->config);
-    CsvWriter out(o->output, m.header, false);
-    for (const Row& r : m.rows) out.write(r);
+    write_csv_file(o->output, m.header, m.rows);
     fmt::print("{} rows from {} files into {}", m.rows.size(), o->inputs.size(), o->output);
     if (m.duplicates_dropped) fmt::print(" ({} identical duplicates dropped)", m.duplicates_dropped);
     fmt::print("\n");

@@ -5,6 +5,8 @@
 
 #include <fstream>
 
+#include "paradnn/bounds.hpp"
+#include "paradnn/config.hpp"
 #include "paradnn/error.hpp"
 
 namespace paradnn {
@@ -41,12 +43,13 @@ void save_settings_file(const SettingsFile& f, const std::string& path) {
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const YAML::Node& n, const std::string& key, const std::string& what) {
-  throw InputError(fmt::format("{}:{}: key '{}': {}", path, n.Mark().line + 1, key, what));
+  throw InputError(fmt::format("{}: key '{}': {}", yaml_location(path, n), key, what));
 }
 
 template <class T>
 T field(const std::string& path, const YAML::Node& rule, const std::string& key) {
   if (!rule[key]) fail(path, rule, key, "missing");
+  if (!rule[key].IsScalar()) fail(path, rule[key], key, "expected a single value");
   try {
     return rule[key].as<T>();
   } catch (const YAML::Exception&) {
@@ -54,38 +57,43 @@ T field(const std::string& path, const YAML::Node& rule, const std::string& key)
   }
 }
 
+SettingsRule rule_of(const std::string& path, const YAML::Node& n) {
+  if (!n.IsMap()) fail(path, n, "rules", "each rule is a mapping (family, batch_min, intra_threads, ...)");
+  SettingsRule r;
+  r.family = field<std::string>(path, n, "family");
+  r.batch_min = n["batch_min"] ? field<int64_t>(path, n, "batch_min") : 1;
+  r.batch_max = n["batch_max"] ? field<int64_t>(path, n, "batch_max") : INT64_MAX;
+  if (r.batch_min < 1 || r.batch_max < r.batch_min) fail(path, n, "batch_min", "expected 1 <= batch_min <= batch_max");
+  r.settings.intra_threads = field<int>(path, n, "intra_threads");
+  r.settings.inter_pools = field<int>(path, n, "inter_pools");
+  try {
+    r.settings.affinity = parse_affinity(field<std::string>(path, n, "affinity"));
+  } catch (const InputError& e) {
+    fail(path, n["affinity"], "affinity", e.what());
+  }
+  if (r.settings.intra_threads < 0 || r.settings.intra_threads > bounds::kMaxThreads)
+    fail(path, n["intra_threads"], "intra_threads", fmt::format("must be in 0..{} (0 = all cores)", bounds::kMaxThreads));
+  if (r.settings.inter_pools < 1 || r.settings.inter_pools > bounds::kMaxThreads)
+    fail(path, n["inter_pools"], "inter_pools", fmt::format("must be in 1..{}", bounds::kMaxThreads));
+  if (n["evidence"]) r.evidence = field<std::string>(path, n, "evidence");
+  return r;
+}
+
 }  // namespace
 
 SettingsFile load_settings_file(const std::string& path) {
-  YAML::Node root;
+  const YAML::Node root = load_yaml(read_input_file(path, "settings file"), path, "settings file");
+  if (!root.IsMap()) fail(path, root, "rules", "a settings file is a mapping with 'rules'");
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw InputError(path + ": cannot open the settings file");
+    SettingsFile f;
+    if (root["platform"]) f.platform = field<std::string>(path, root, "platform");
+    if (root["generated_utc"]) f.generated_utc = field<std::string>(path, root, "generated_utc");
+    if (!root["rules"] || !root["rules"].IsSequence()) fail(path, root, "rules", "expected a list of rules");
+    for (const auto& n : root["rules"]) f.rules.push_back(rule_of(path, n));
+    return f;
   } catch (const YAML::Exception& e) {
-    throw InputError(fmt::format("{}:{}: YAML syntax: {}", path, e.mark.line + 1, e.msg));
+    throw InputError(fmt::format("{}: {}", yaml_location(path, root), e.msg));
   }
-  SettingsFile f;
-  if (root["platform"]) f.platform = root["platform"].as<std::string>();
-  if (root["generated_utc"]) f.generated_utc = root["generated_utc"].as<std::string>();
-  if (!root["rules"] || !root["rules"].IsSequence()) fail(path, root, "rules", "expected a list of rules");
-  for (const auto& n : root["rules"]) {
-    SettingsRule r;
-    r.family = field<std::string>(path, n, "family");
-    r.batch_min = n["batch_min"] ? field<int64_t>(path, n, "batch_min") : 1;
-    r.batch_max = n["batch_max"] ? field<int64_t>(path, n, "batch_max") : INT64_MAX;
-    r.settings.intra_threads = field<int>(path, n, "intra_threads");
-    r.settings.inter_pools = field<int>(path, n, "inter_pools");
-    try {
-      r.settings.affinity = parse_affinity(field<std::string>(path, n, "affinity"));
-    } catch (const InputError& e) {
-      fail(path, n["affinity"], "affinity", e.what());
-    }
-    if (r.settings.intra_threads < 0 || r.settings.inter_pools < 1) fail(path, n, "inter_pools", "must be >= 1 (threads >= 0)");
-    if (n["evidence"]) r.evidence = n["evidence"].as<std::string>();
-    f.rules.push_back(r);
-  }
-  return f;
 }
 
 std::string shell_exports(const Settings& s, int physical_cores, const std::string& format) {

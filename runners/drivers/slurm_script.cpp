@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "paradnn/bounds.hpp"
 #include "paradnn/error.hpp"
 
 namespace paradnn {
@@ -15,7 +16,9 @@ std::string stem_of(const std::string& path) { return std::filesystem::path(path
 }  // namespace
 
 SlurmScripts slurm_scripts(const SlurmOptions& o) {
-  if (o.shards < 1) throw InputError("--shards must be >= 1");
+  // Each shard is a line of the merge script and an array task: bound them up front.
+  if (o.shards < 1 || o.shards > bounds::kMaxShards)
+    throw InputError(fmt::format("--shards {}: expected 1..{} (README \"Input bounds\")", o.shards, bounds::kMaxShards));
   const std::string name = stem_of(o.config_path);
   std::string header = "#!/bin/bash\n";
   if (!o.partition.empty()) header += "#SBATCH --partition=" + o.partition + "\n";

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "models/catalog.hpp"
 #include "paradnn/error.hpp"
@@ -13,6 +14,7 @@
 #include "runners/harness/manifest.hpp"
 #include "runners/harness/memory_probe.hpp"
 #include "runners/harness/result_row.hpp"
+#include "runners/harness/resume_repair.hpp"
 
 namespace paradnn {
 
@@ -87,6 +89,8 @@ SweepSummary run_sweep(const SweepOptions& o) {
   PrecisionEvaluator* precision = backend->precision();
 
   std::optional<CsvWriter> ops;
+  if (o.per_op && o.resume && std::filesystem::is_regular_file(s.ops_output))
+    repair_tail(s.ops_output, inspect_tail(s.ops_output, op_columns()));
   if (o.per_op) ops.emplace(s.ops_output, op_columns(), o.resume);
 
   // Settings may differ per point (--settings): its context.
@@ -143,6 +147,8 @@ SweepSummary run_sweep(const SweepOptions& o) {
       set_status(row, Status::skipped, err.what());
     } catch (const InputError&) {
       throw;
+    } catch (const WriteError&) {  // the per-op file: the disk, not the point, failed
+      throw;
     } catch (const std::exception& err) {
       set_status(row, Status::failed, err.what());
     }
@@ -151,6 +157,7 @@ SweepSummary run_sweep(const SweepOptions& o) {
   ManifestInfo m = describe_run(o.command_line, *backend, ctx.settings, config.run);
   m.ceilings = ctx.ceilings ? "platform file" : "none (peak columns empty)";
   static_cast<LoopSummary&>(s) = loop.run(task, m);
+  if (ops) ops->sync();
   return s;
 }
 

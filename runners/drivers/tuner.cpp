@@ -5,11 +5,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "models/catalog.hpp"
+#include "paradnn/atomic_file.hpp"
 #include "paradnn/error.hpp"
 #include "platforms/registry.hpp"
 #include "runners/harness/point_loop.hpp"
@@ -363,9 +363,8 @@ TuneSummary run_tune(const TuneOptions& o) {
       o.settings_output.empty() ? "results/settings-" + machine_file_name(platform.device_name) + ".yaml" : o.settings_output;
   save_settings_file(s.rules, settings_path);
   const std::string report_path = o.report_output.empty() ? default_output(config, o.config_path, "tune-{}.md") : o.report_output;
-  std::ofstream(report_path) << s.report;
+  write_file_atomically(report_path, s.report);
   fmt::print("{}\nmeasurements: {}\nsettings: {}\nreport: {}\n", s.report, loop.output(), settings_path, report_path);
-  if (l.interrupted) fmt::print("interrupted: rerun with --resume to finish\n");
   return s;
 }
 

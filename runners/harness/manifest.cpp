@@ -4,8 +4,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
-#include <fstream>
 
+#include "paradnn/atomic_file.hpp"
 #include "runners/harness/result_row.hpp"
 
 namespace paradnn {
@@ -63,7 +63,7 @@ void write_manifest(const std::string& path, const ManifestInfo& m, const Config
   y << YAML::Key << "config_path" << YAML::Value << c.path;
   y << YAML::Key << "config" << YAML::Value << YAML::Literal << c.text;
   y << YAML::EndMap;
-  std::ofstream(path) << y.c_str() << "\n";
+  write_file_atomically(path, std::string(y.c_str()) + "\n");
 }
 
 }  // namespace paradnn

@@ -10,11 +10,14 @@
 #include <filesystem>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include "models/catalog.hpp"
+#include "paradnn/bounds.hpp"
 #include "paradnn/error.hpp"
 #include "paradnn/filter.hpp"
 #include "runners/harness/progress.hpp"
+#include "runners/harness/resume_repair.hpp"
 #include "runners/harness/result_row.hpp"
 
 namespace paradnn {
@@ -22,6 +25,7 @@ namespace paradnn {
 namespace {
 
 std::atomic<bool> g_stop{false};
+bool g_interrupted = false;  // a loop in this process stopped on Ctrl-C
 
 // First Ctrl-C: finish the point in flight, then stop. Second: the default (terminate).
 void on_interrupt(int) {
@@ -39,20 +43,36 @@ std::pair<int, int> mpi_shard() {
 }
 
 std::pair<int, int> parse_shard(const std::string& s) {
-  if (s == "mpi") return mpi_shard();
   int i = 0, n = 0;
-  char slash = 0;
-  std::istringstream in(s);
-  if (!(in >> i >> slash >> n) || slash != '/' || n < 1 || i < 1 || i > n)
-    throw InputError("--shard '" + s + "': expected i/n with 1 <= i <= n, e.g. 2/4");
+  if (s == "mpi") {
+    std::tie(i, n) = mpi_shard();
+  } else {
+    char slash = 0;
+    std::istringstream in(s);
+    // The whole text must be i/n: "1/2/3" is a typo, not shard 1 of 2.
+    if (!(in >> i >> slash >> n) || slash != '/' || !(in >> std::ws).eof() || n < 1 || i < 1 || i > n)
+      throw InputError("--shard '" + s + "': expected i/n with 1 <= i <= n, e.g. 2/4");
+  }
+  if (n > bounds::kMaxShards)
+    throw InputError(fmt::format("--shard '{}': at most {} shards (README \"Input bounds\")", s, bounds::kMaxShards));
   return {i, n};
 }
 
-// Point keys already in `path` (for --resume); a file with a schema_version must have this one.
-std::set<std::string> done_keys(const std::string& path) {
+// Ctrl-C handling for the duration of a loop, however it ends.
+struct InterruptHandler {
+  InterruptHandler() {
+    g_stop = false;
+    std::signal(SIGINT, on_interrupt);
+  }
+  ~InterruptHandler() { std::signal(SIGINT, SIG_DFL); }
+};
+
+// Point keys among the whole rows of the output (for --resume); a file with a schema_version
+// must have this one.
+std::set<std::string> done_keys(const std::string& path, const CsvTail& tail) {
   std::set<std::string> keys;
-  if (!std::filesystem::exists(path)) return keys;
-  const CsvTable t = read_csv(path, {"point_key"});
+  if (tail.whole.empty()) return keys;  // nothing, or only a torn header
+  const CsvTable t = parse_csv(tail.whole, path, {"point_key"});
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const auto v = t.rows[i].find("schema_version");
     if (v != t.rows[i].end() && v->second != std::to_string(kSchemaVersion))
@@ -63,7 +83,22 @@ std::set<std::string> done_keys(const std::string& path) {
   return keys;
 }
 
+// A failed write stops the run: the rows before it are synced and the message says how to go on.
+void write_row(CsvWriter& out, const Row& row) {
+  try {
+    out.write(row);
+  } catch (const WriteError& e) {
+    try {
+      out.sync();
+    } catch (const WriteError&) {  // the first error is the one to report
+    }
+    throw WriteError(std::string(e.what()) + "; make room and rerun with --resume to finish");
+  }
+}
+
 }  // namespace
+
+bool a_run_was_interrupted() { return g_interrupted; }
 
 std::string new_run_id() {
   std::random_device rd;
@@ -130,28 +165,31 @@ std::string PointLoop::beside(const std::string& suffix) const {
 
 LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
   LoopSummary s;
-  const std::set<std::string> done = o_.resume ? done_keys(output_) : std::set<std::string>{};
+  // A device or pipe (-o /dev/null) has no rows to resume from.
+  const CsvTail tail =
+      o_.resume && std::filesystem::is_regular_file(output_) ? inspect_tail(output_, task.columns) : CsvTail{};
+  const std::set<std::string> done = done_keys(output_, tail);
   if (o_.before_writing) o_.before_writing();
   std::optional<CsvWriter> out;
   if (o_.write) {
     const std::filesystem::path dir = std::filesystem::path(output_).parent_path();
     if (!dir.empty()) std::filesystem::create_directories(dir);
+    repair_tail(output_, tail);
+    out.emplace(output_, task.columns, o_.resume);  // before the manifest: an unwritable output fails first
     manifest.run_id = run_id_;
     manifest.points = points_.size();
     write_manifest(beside(".manifest.yaml"), manifest, config_);
-    out.emplace(output_, task.columns, o_.resume);
   }
   std::vector<const GridEntry*> todo;
   for (const GridEntry& e : points_)
     if (!task.wants || task.wants(e)) todo.push_back(&e);
 
-  g_stop = false;
-  std::signal(SIGINT, on_interrupt);
+  const InterruptHandler ctrl_c;
   const auto t0 = std::chrono::steady_clock::now();
   Progress bar(todo.size(), o_.progress && isatty(STDERR_FILENO));
   for (const GridEntry* entry : todo) {
     if (g_stop) {
-      s.interrupted = true;
+      s.interrupted = g_interrupted = true;
       break;
     }
     GridEntry settled = *entry;
@@ -167,7 +205,8 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
     try {
       rows = task.run(*e);
     } catch (const InputError&) {
-      std::signal(SIGINT, SIG_DFL);
+      throw;
+    } catch (const WriteError&) {  // a file the point writes beside the output (per-op rows)
       throw;
     } catch (const std::exception& err) {
       Row row = task.describe(*e);
@@ -175,13 +214,13 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
       rows = {row};
     }
     for (const Row& row : rows) {
-      if (out) out->write(row);
+      if (out) write_row(*out, row);
       const Status status = status_of(row);
       (status == Status::ok ? s.ok : status == Status::skipped ? s.skipped : s.failed)++;
     }
     bar.finish();
   }
-  std::signal(SIGINT, SIG_DFL);
+  if (out) out->sync();  // the rows survive a power loss once the command says they are done
   bar.done();
   s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;

@@ -82,6 +82,10 @@ class PointLoop {
   std::string output_, run_id_;
 };
 
+// True once a loop in this process stopped early on Ctrl-C; the CLI then prints the resume
+// hint and exits 130, whichever command ran the loop.
+bool a_run_was_interrupted();
+
 // results/<config name (or the file's stem)> formatted into `pattern` ("{}" stands for it).
 std::string default_output(const Config& config, const std::string& config_path, const std::string& pattern);
 

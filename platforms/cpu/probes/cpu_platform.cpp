@@ -2,7 +2,12 @@
 
 #include <hwloc.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <sstream>
 
@@ -102,14 +107,36 @@ std::string cpu_model_name() {
 
 int physical_cores() { return topology().cores; }
 
+namespace {
+
+// Address space left under `ulimit -v` (RLIMIT_AS): the limit less what the process has
+// mapped now (VmSize); nullopt when there is no limit.
+std::optional<double> address_space_left() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  double mapped = 0;
+  while (std::getline(in, line))
+    if (line.rfind("VmSize:", 0) == 0) mapped = std::strtod(line.c_str() + 7, nullptr) * 1024;
+  return std::max(0.0, static_cast<double>(r.rlim_cur) - mapped);
+}
+
+}  // namespace
+
 double available_memory_bytes() {
   std::ifstream in("/proc/meminfo");
   std::string key;
   double kb = 0;
   std::string unit;
+  double available = topology().memory;
   while (in >> key >> kb >> unit)
-    if (key == "MemAvailable:") return kb * 1024;
-  return topology().memory;
+    if (key == "MemAvailable:") {
+      available = kb * 1024;
+      break;
+    }
+  if (const auto left = address_space_left()) available = std::min(available, *left);
+  return available;
 }
 
 PlatformInfo cpu_platform() {

@@ -29,7 +29,7 @@ struct CpuFeatures {
 CpuFeatures cpu_features();
 PlatformInfo cpu_platform();
 int physical_cores();
-double available_memory_bytes();  // MemAvailable from /proc/meminfo
+double available_memory_bytes();  // MemAvailable, and under `ulimit -v` the address space left
 std::string cpu_model_name();
 
 // Reason a dtype cannot run natively on this CPU, or empty when it can.

@@ -21,7 +21,12 @@ class PoolExecutable : public Executable {
     Clock::time_point begin, end;
   };
 
-  PoolExecutable(std::vector<std::unique_ptr<Executable>> instances, const Settings& s);
+  // Starts one thread; the default is std::thread. Tests inject one that fails.
+  using Spawn = std::function<std::thread(std::function<void()>)>;
+
+  // Throws std::runtime_error, with the threads already started stopped and joined, when a
+  // worker thread cannot be created (thread or memory limits), so the point fails cleanly.
+  PoolExecutable(std::vector<std::unique_ptr<Executable>> instances, const Settings& s, const Spawn& spawn = {});
   ~PoolExecutable() override;
 
   void step() override;
@@ -32,6 +37,7 @@ class PoolExecutable : public Executable {
 
  private:
   void work(size_t i);
+  void stop_started_workers();
   std::vector<std::unique_ptr<Executable>> instances_;
   Settings settings_;
   std::vector<Interval> intervals_;
