@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "paradnn/atomic_file.hpp"
 #include "paradnn/bounds.hpp"
 #include "paradnn/config.hpp"
 #include "paradnn/error.hpp"
@@ -35,9 +36,7 @@ void save_settings_file(const SettingsFile& f, const std::string& path) {
     y << YAML::EndMap;
   }
   y << YAML::EndSeq << YAML::EndMap;
-  std::ofstream out(path);
-  if (!out) throw InputError(path + ": cannot write");
-  out << y.c_str() << "\n";
+  write_file_atomically(path, std::string(y.c_str()) + "\n");
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "paradnn/atomic_file.hpp"
 #include "paradnn/bounds.hpp"
 #include "paradnn/error.hpp"
 
@@ -55,7 +56,7 @@ std::string write_slurm_scripts(const SlurmOptions& o, const std::string& dir) {
   std::filesystem::create_directories(dir);
   const auto write = [&](const std::string& file, const std::string& text) {
     const std::string path = dir + "/" + file;
-    std::ofstream(path) << text;
+    write_file_atomically(path, text);
     chmod(path.c_str(), 0755);
     return path;
   };
