@@ -76,7 +76,11 @@ ReportOutcome report_all(const std::vector<std::string>& inputs, const ReportOpt
   std::vector<ReportPart> parts;
   std::string compared;
   if (results.size() > 1) {
-    const Comparison c = compare_result_files(results, o.baseline);
+    // A report compares whatever it is given (threads, platforms): settings that differ are
+    // flagged in compare.csv's settings_differ column, not refused.
+    CompareOptions flag_settings;
+    flag_settings.ignore_settings = true;
+    const Comparison c = compare_result_files(results, o.baseline, flag_settings);
     const std::string csv = (std::filesystem::path(o.dir) / "data" / "compare.csv").string();
     write_comparison_csv(c, csv);
     compared = format_comparison(c);

@@ -268,7 +268,7 @@ class Reader {
   RunOptions run(const YAML::Node& n) const {
     RunOptions r;
     if (!n) return r;
-    only_keys(n, "run", {"warmup_s", "repetitions", "min_time_s", "memory_fraction"});
+    only_keys(n, "run", {"warmup_s", "repetitions", "min_time_s", "memory_fraction", "max_noise", "max_time_s"});
     const auto seconds = [&](const char* key, double& out) {
       if (!n[key]) return;
       out = number(n[key], std::string("run.") + key);
@@ -287,6 +287,15 @@ class Reader {
     // Google Benchmark aborts the process on MinTime(0); one iteration is what a tiny value gives.
     if (r.min_time_s == 0) fail(n["min_time_s"], "run.min_time_s", "must be > 0 (use e.g. 0.001 for one iteration per repetition)");
     if (r.memory_fraction <= 0 || r.memory_fraction > 1) fail(n["memory_fraction"], "run.memory_fraction", "must be in (0, 1]");
+    // Adaptive stopping: a bounded target and a bounded time, so a point always ends.
+    if (n["max_noise"]) {
+      r.max_noise = number(n["max_noise"], "run.max_noise");
+      if (!(r.max_noise > 0 && r.max_noise < 1)) fail(n["max_noise"], "run.max_noise", "must be in (0, 1), e.g. 0.02");
+    }
+    if (n["max_time_s"]) {
+      r.max_time_s = number(n["max_time_s"], "run.max_time_s");
+      if (!(r.max_time_s > 0 && r.max_time_s <= 86400)) fail(n["max_time_s"], "run.max_time_s", "must be in (0, 86400] seconds");
+    }
     return r;
   }
 

@@ -19,6 +19,8 @@ struct RunOptions {
   int repetitions = 5;         // timed repetitions; median, p10, p90 across them
   double min_time_s = 0.05;    // minimum time per repetition
   double memory_fraction = 0.8;  // points whose estimate exceeds this share of free memory are skipped
+  double max_noise = 0;        // > 0: add repetitions until their relative stddev is at most this
+  double max_time_s = 60;      // with max_noise: the most a point's timing may take
 };
 
 struct Axis {

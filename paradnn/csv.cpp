@@ -36,6 +36,7 @@ const std::vector<std::string>& result_columns() {
       v.push_back(s);
     // Data-parallel training (run --data-parallel, and the scaling model's simulated rows).
     for (const char* s : {"ranks", "scaling", "comm_s", "overlap_fraction", "scaling_efficiency"}) v.push_back(s);
+    v.push_back("stop_reason");  // why timing ended: repetitions, noise or time_cap
     return v;
   }();
   return c;

@@ -1,9 +1,10 @@
 // Filter expressions for `where:` in configs and `--filter` on the command line.
 //
 // Grammar: conditions joined by ',' or ' and ', each `name OP value` with OP one of
-// == != <= >= < > (or '=' for ==). Names are hyperparameters, family, mode, dtype,
-// batch, optimizer, plus the derived `params` (weight count) and `memory` (estimated
-// bytes of the step; values take units, e.g. 8GiB). Numbers may use 1e9 notation.
+// == != <= >= < > (or '=' for ==). Names are those of paradnn/grid.hpp filter_names():
+// hyperparameters, family, model_name, mode, dtype, batch, optimizer, plus the derived
+// `params` (weight count), `memory` (estimated bytes of the step; values take units, e.g.
+// 8GiB) and `flops`. Numbers may use 1e9 notation.
 #pragma once
 #include <functional>
 #include <optional>

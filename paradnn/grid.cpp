@@ -1,9 +1,14 @@
 #include "paradnn/grid.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 #include <unordered_set>
 
+#include <fmt/format.h>
+
 #include "paradnn/bounds.hpp"
+#include "paradnn/csv.hpp"
 #include "paradnn/error.hpp"
 
 namespace paradnn {
@@ -15,18 +20,36 @@ Graph build_graph(const Point& p, const Catalog& catalog) {
 }
 
 std::optional<std::string> point_field(const Point& p, const GridEntry* e, const std::string& name) {
-  if (name == "family") return p.family;
+  if (name == "family" || name == "model_family") return p.family;
   if (name == "mode") return std::string(to_string(p.mode));
   if (name == "dtype") return std::string(to_string(p.dtype));
   if (name == "batch") return std::to_string(p.batch);
   if (name == "optimizer") return std::string(to_string(p.optimizer));
   if (auto it = p.hp.find(name); it != p.hp.end()) return to_string(it->second);
   if (e) {
+    if (name == "model_name" && !e->model_name.empty()) return e->model_name;
     if (name == "params") return std::to_string(e->params);
-    if (name == "memory") return std::to_string(e->memory_bytes);
-    if (name == "flops") return std::to_string(e->flops_per_step);
+    if (name == "memory" || name == "memory_estimated_bytes") return std::to_string(e->memory_bytes);
+    if (name == "flops" || name == "flops_per_step") return std::to_string(e->flops_per_step);
   }
   return std::nullopt;
+}
+
+std::vector<std::string> filter_names(const Catalog& catalog) {
+  std::set<std::string> names{"family", "model_family", "model_name", "mode",   "dtype",
+                              "batch",  "optimizer",    "params",     "memory", "memory_estimated_bytes",
+                              "flops",  "flops_per_step"};
+  for (const std::string& h : hyperparameter_columns()) names.insert(h);
+  for (const FamilySpec& f : catalog)
+    for (const ParamSpec& spec : f.params) names.insert(spec.name);
+  return {names.begin(), names.end()};
+}
+
+void check_filter_names(const Filter& f, const Catalog& catalog, const std::string& where) {
+  const std::vector<std::string> names = filter_names(catalog);
+  for (const Condition& c : f.conditions())
+    if (!std::binary_search(names.begin(), names.end(), c.name))
+      throw InputError(fmt::format("{}: unknown filter name '{}'; valid names: {}", where, c.name, fmt::join(names, ", ")));
 }
 
 namespace {
@@ -49,6 +72,7 @@ std::string origin(const Sweep& s) { return s.origin.empty() ? "sweep of family 
 // Counts a built model's figures, refusing models too large to count or run.
 void measure(GridEntry& e, const Graph& g, const Sweep& s) {
   e.params = g.param_count();
+  e.model_name = g.name;
   e.memory_bytes = g.memory(e.point.mode).total();
   e.flops_per_step = g.totals(e.point.mode).flops;
   if (!(static_cast<double>(e.params) <= bounds::kMaxParams) || !std::isfinite(e.memory_bytes) ||
@@ -68,6 +92,7 @@ struct Expansion {
 void expand_sweep(const Sweep& s, Expansion& x) {
   const Catalog& catalog = x.catalog;
   const FamilySpec& fam = family_of(catalog, s.family);
+  check_filter_names(s.where, catalog, origin(s) + ": where");
   std::vector<size_t> index(s.axes.size(), 0);
   while (true) {
     Point base;

@@ -45,7 +45,7 @@ struct Outcome {
 
 // Runs the paradnn binary in a child; wait4 gives the child's own peak memory.
 Outcome paradnn_cli(const std::vector<std::string>& args) {
-  const std::string out = dir() + "/cli.txt";
+  const std::string out = dir() + "/cli-" + std::to_string(getpid()) + ".txt";  // one per test process
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid == 0) {

@@ -1,6 +1,7 @@
 // The one point loop: every command that writes rows resumes, and a point that throws
 // becomes a row with its reason while the others run.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -39,7 +40,7 @@ sweeps:
 )";
 
 std::string temp(const std::string& name) {
-  const std::string p = testing::TempDir() + "/loop-" + name;
+  const std::string p = testing::TempDir() + "/loop-" + std::to_string(getpid()) + "-" + name;  // one set per test process
   fs::remove(p);
   return p;
 }

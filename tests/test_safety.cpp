@@ -91,7 +91,8 @@ void expect_resume_completes(const std::string& dir, const std::string& out, int
 
 // Runs the paradnn program; its stdout and stderr are kept for output().
 struct Program {
-  std::string log = testing::TempDir() + "/safety-out.txt";
+  // One log per test process: CTest may run this binary's tests at the same time.
+  std::string log = testing::TempDir() + "/safety-out-" + std::to_string(getpid()) + ".txt";
   int run(const std::string& args, const std::string& env = "") {
     const std::string cmd = env + " " + PARADNN_BINARY + std::string(" ") + args + " > " + log + " 2>&1";
     const int status = std::system(cmd.c_str());
@@ -150,7 +151,9 @@ TEST(Safety, AnOutputOnDevFullFailsAndSaysNoRowIsOnDisk) {
 
 TEST(Safety, AFullDiskStopsTheSweepAndTheFileHoldsTheRowsItReports) {
   const std::string mnt = fresh_dir("full");
-  if (std::system(("mount -t tmpfs -o size=8k tmpfs " + mnt + " 2>/dev/null").c_str()) != 0)
+  // A page each for the manifest and the repetitions file (a point's reps follow its row),
+  // one for the results: they fill first.
+  if (std::system(("mount -t tmpfs -o size=12k tmpfs " + mnt + " 2>/dev/null").c_str()) != 0)
     GTEST_SKIP() << "cannot mount a small tmpfs here (needs root and mount)";
   struct Unmount {
     std::string dir;

@@ -4,11 +4,14 @@
 
 #include "paradnn/error.hpp"
 #include "runners/cli/commands.hpp"
+#include "runners/harness/host_facts.hpp"
 #include "runners/harness/point_loop.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"paradnn: parameterized deep-learning benchmarks (FC, CNN, RNN) on CPU, GPU and TPU models"};
   app.require_subcommand(1);
+  app.set_version_flag("--version",
+                       fmt::format("paradnn {} (commit {})", paradnn::paradnn_version(), paradnn::paradnn_commit()));
   paradnn::cli::add_run(app);
   paradnn::cli::add_list(app);
   paradnn::cli::add_tune(app);

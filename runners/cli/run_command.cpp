@@ -44,7 +44,8 @@ void add_run(CLI::App& app) {
   cmd->add_flag("--resume", o->resume, "Run only the points the output file lacks");
   cmd->add_flag("--force", o->force, "Overwrite an existing output file");
   cmd->add_flag("--per-op", o->per_op, "Also write per-op times to <output>.ops.csv");
-  cmd->add_flag("-q,--quiet", *quiet, "No progress bar");
+  cmd->add_flag("--json", o->json, "Also write the rows and manifest as one JSON document, <output>.json (as -o X.json does)");
+  cmd->add_flag("-q,--quiet", *quiet, "No progress (a bar on a terminal, a line per point elsewhere)");
   cmd->add_option("--data-parallel", dp->scaling,
                   "Under mpirun: train on every rank with gradients all-reduced; strong = batch/R per rank, weak = batch")
       ->check(CLI::IsMember({"strong", "weak"}));
@@ -68,8 +69,9 @@ void add_run(CLI::App& app) {
     print_counts(s);
     fmt::print("wall time {:.1f} s, timed regions {:.1f} s ({:.0f}%)\n", s.wall_s, s.timed_s,
                s.wall_s > 0 ? 100 * s.timed_s / s.wall_s : 0);
-    fmt::print("results: {}\nmanifest: {}\n", s.output, s.manifest);
+    fmt::print("results: {}\nrepetitions: {}\nmanifest: {}\n", s.output, s.reps_output, s.manifest);
     if (o->per_op) fmt::print("per-op: {}\n", s.ops_output);
+    if (!s.json_output.empty()) fmt::print("json: {}\n", s.json_output);
   });
 }
 

@@ -11,6 +11,7 @@
 #include "runners/drivers/batch_search.hpp"
 #include "runners/drivers/precision_point.hpp"
 #include "runners/drivers/settings_file.hpp"
+#include "runners/harness/json_output.hpp"
 #include "runners/harness/manifest.hpp"
 #include "runners/harness/memory_probe.hpp"
 #include "runners/harness/result_row.hpp"
@@ -56,6 +57,18 @@ void fit_batch(GridEntry& e, double budget) {
   e.memory_bytes = build_graph(e.point, models::catalog()).memory(e.point.mode).total();
 }
 
+const std::vector<std::string>& rep_columns() {
+  static const std::vector<std::string> c{"run_id", "point_key", "repetition", "time_per_step_s"};
+  return c;
+}
+
+// One row per repetition, so that the summary columns can be checked against the values.
+void write_rep_rows(CsvWriter& out, const std::string& run_id, const std::string& key, const std::vector<double>& times) {
+  for (size_t i = 0; i < times.size(); ++i)
+    out.write({{"run_id", run_id}, {"point_key", key}, {"repetition", std::to_string(i + 1)},
+               {"time_per_step_s", format_number(times[i])}});
+}
+
 }  // namespace
 
 SweepSummary run_sweep(const SweepOptions& o) {
@@ -65,7 +78,12 @@ SweepSummary run_sweep(const SweepOptions& o) {
   const MemoryBudget budget(o.memory_budget, config.run.memory_fraction);
   const std::optional<SettingsFile> recommended =
       o.settings_file.empty() ? std::nullopt : std::optional<SettingsFile>(load_settings_file(o.settings_file));
-  LoopOptions lo = LoopOptions::of(o.config_path, o.output, "{}.csv", o.filter, o.resume, o.force);
+  // -o X.json: the rows are still appended to X.csv as each point ends (what survives a crash
+  // and resumes); the JSON document is rendered from it and the manifest when the run ends.
+  const bool json_named = std::filesystem::path(o.output).extension() == ".json";
+  const std::string csv_output =
+      json_named ? std::filesystem::path(o.output).replace_extension(".csv").string() : o.output;
+  LoopOptions lo = LoopOptions::of(o.config_path, csv_output, "{}.csv", o.filter, o.resume, o.force);
   lo.shard = o.shard;
   lo.progress = o.progress;
   PointLoop loop(config, lo);
@@ -74,6 +92,8 @@ SweepSummary run_sweep(const SweepOptions& o) {
   s.output = loop.output();
   s.ops_output = loop.beside(".ops.csv");
   s.manifest = loop.beside(".manifest.yaml");
+  s.reps_output = loop.beside(".reps.csv");
+  if (o.json || json_named) s.json_output = json_named ? o.output : loop.beside(".json");
 
   RunContext ctx;
   ctx.run_id = loop.run_id();
@@ -88,10 +108,14 @@ SweepSummary run_sweep(const SweepOptions& o) {
   const bool host_memory = backend->host_memory_available().has_value();
   PrecisionEvaluator* precision = backend->precision();
 
-  std::optional<CsvWriter> ops;
-  if (o.per_op && o.resume && std::filesystem::is_regular_file(s.ops_output))
-    repair_tail(s.ops_output, inspect_tail(s.ops_output, op_columns()));
-  if (o.per_op) ops.emplace(s.ops_output, op_columns(), o.resume);
+  // Files beside the output, checked and resumed as it is.
+  const auto side_file = [&](std::optional<CsvWriter>& w, const std::string& path, const std::vector<std::string>& columns) {
+    if (o.resume && std::filesystem::is_regular_file(path)) repair_tail(path, inspect_tail(path, columns));
+    w.emplace(path, columns, o.resume);
+  };
+  std::optional<CsvWriter> ops, reps;
+  if (o.per_op) side_file(ops, s.ops_output, op_columns());
+  side_file(reps, s.reps_output, rep_columns());
 
   // Settings may differ per point (--settings): its context.
   const auto context_of = [&](const Point& p) {
@@ -113,7 +137,13 @@ SweepSummary run_sweep(const SweepOptions& o) {
       if (!limit) throw InputError("--max-batch: the " + backend->name() + " backend has no memory budget; pass --memory-budget");
       fit_batch(e, *limit);
     };
+  std::vector<double> rep_times;  // of the point in flight, written once its row is
+  task.written = [&](const GridEntry& e) {
+    write_rep_rows(*reps, ctx.run_id, e.point.key(), rep_times);
+    rep_times.clear();
+  };
   task.run = [&](const GridEntry& e) -> std::vector<Row> {
+    rep_times.clear();
     const std::optional<double> limit = budget.bytes(*backend);
     const Point& p = e.point;
     const RunContext pctx = context_of(p);
@@ -136,6 +166,7 @@ SweepSummary run_sweep(const SweepOptions& o) {
       const Measurement meas = time_steps(*exe, config.run, p.key());
       s.timed_s += meas.timed_s;
       fill_measurement(row, pctx, p, g, meas);
+      rep_times = meas.rep_times;
       if (exe->clock() == Clock::model) row["bound"] = exe->bound();  // the model's binding ceiling
       if (p.mode == Mode::train) row["loss"] = format_number(exe->loss());
       row["kernels"] = exe->kernels();
@@ -158,6 +189,8 @@ SweepSummary run_sweep(const SweepOptions& o) {
   m.ceilings = ctx.ceilings ? "platform file" : "none (peak columns empty)";
   static_cast<LoopSummary&>(s) = loop.run(task, m);
   if (ops) ops->sync();
+  reps->sync();
+  if (!s.json_output.empty()) write_results_json(s.output, s.manifest, s.json_output);
   return s;
 }
 

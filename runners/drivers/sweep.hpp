@@ -23,6 +23,7 @@ struct SweepOptions {
   std::string affinity = "none";
   std::string settings_file;   // recommended settings from `paradnn tune`, per family and batch
   bool resume = false, force = false, per_op = false;
+  bool json = false;           // also <output stem>.json (implied by -o X.json: rows then go to X.csv)
   bool progress = true;        // progress bar on a terminal
   bool ceilings = true;        // fill peak/utilization/bound from the platform file
   bool max_batch = false;      // replace each point's batch by the largest that fits the budget
@@ -33,7 +34,8 @@ struct SweepOptions {
 // The point loop's counts, and what a sweep adds to them.
 struct SweepSummary : LoopSummary {
   double timed_s = 0;  // inside timed regions
-  std::string output, ops_output, manifest;
+  std::string output, ops_output, reps_output, manifest;
+  std::string json_output;  // empty unless asked for
 };
 
 SweepSummary run_sweep(const SweepOptions& options);

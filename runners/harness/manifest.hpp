@@ -1,5 +1,8 @@
-// <output>.manifest.yaml: what a run needs to be understood later: the command, the machine,
-// library versions, thread settings, the timing method and the config itself.
+// <output>.manifest.yaml: what the runs that wrote an output need to be understood later.
+// A YAML document with a `runs:` list (one entry per run: a first run, then one per
+// --resume), each with its run_id, start and end, command, machine, library versions, thread
+// settings, the timing method, load averages and the config itself; each row's run_id names
+// its entry.
 #pragma once
 #include <string>
 #include <utility>
@@ -21,7 +24,13 @@ struct ManifestInfo {
   std::string ceilings;                                       // where peak columns come from
 };
 
-void write_manifest(const std::string& path, const ManifestInfo& m, const Config& c);
+// Adds this run's entry to the manifest at `path`: after the runs already there when
+// `append` (--resume; a single-run manifest of an earlier paradnn becomes the first entry),
+// else as the only one. Written atomically.
+void write_manifest(const std::string& path, const ManifestInfo& m, const Config& c, bool append = false);
+
+// Records the end of run `run_id` in the manifest: ended_utc and the load averages.
+void end_manifest_run(const std::string& path, const std::string& run_id);
 
 // What a run on `backend` under `settings` says of itself: command, backend, machine,
 // the settings it ran with (threads as the backend resolves them) and the timing method.

@@ -96,6 +96,17 @@ void write_row(CsvWriter& out, const Row& row) {
   }
 }
 
+// What progress calls a point: the model, not its truncated key.
+std::string progress_label(const GridEntry& e) {
+  const std::string model = e.model_name.empty() ? e.point.family : e.model_name;
+  return fmt::format("{} {} {} batch={}", model, to_string(e.point.mode), to_string(e.point.dtype), e.point.batch);
+}
+
+std::string row_field(const Row& row, const std::string& name) {
+  const auto it = row.find(name);
+  return it == row.end() ? "" : it->second;
+}
+
 }  // namespace
 
 bool a_run_was_interrupted() { return g_interrupted; }
@@ -141,9 +152,13 @@ std::vector<GridEntry> select_points(const Config& config, const std::string& fi
   std::vector<GridEntry> all = expand(config, models::catalog());
   if (!filter.empty()) {
     const Filter f = Filter::parse(filter);
+    check_filter_names(f, models::catalog(), "--filter");
     std::vector<GridEntry> kept;
     for (const GridEntry& e : all)
       if (f.matches([&](const std::string& n) { return point_field(e.point, &e, n); })) kept.push_back(e);
+    // An empty selection is a mistake in the filter, not a run with nothing to do.
+    if (kept.empty())
+      throw InputError(fmt::format("no points match --filter '{}' ({} points in {})", filter, all.size(), config.path));
     all = std::move(kept);
   }
   if (shard.empty()) return all;
@@ -178,7 +193,7 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
     out.emplace(output_, task.columns, o_.resume);  // before the manifest: an unwritable output fails first
     manifest.run_id = run_id_;
     manifest.points = points_.size();
-    write_manifest(beside(".manifest.yaml"), manifest, config_);
+    write_manifest(beside(".manifest.yaml"), manifest, config_, o_.resume);
   }
   std::vector<const GridEntry*> todo;
   for (const GridEntry& e : points_)
@@ -186,7 +201,7 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
 
   const InterruptHandler ctrl_c;
   const auto t0 = std::chrono::steady_clock::now();
-  Progress bar(todo.size(), o_.progress && isatty(STDERR_FILENO));
+  Progress bar(todo.size(), Progress::for_stderr(o_.progress && o_.write));
   for (const GridEntry* entry : todo) {
     if (g_stop) {
       s.interrupted = g_interrupted = true;
@@ -195,10 +210,10 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
     GridEntry settled = *entry;
     if (task.settle) task.settle(settled);
     const GridEntry* e = &settled;
-    bar.start(e->point.key());
+    bar.start(progress_label(*e));
     if (done.count(task.key ? task.key(*e) : e->point.key())) {
       ++s.already_done;
-      bar.finish();
+      bar.finish("already in the output", "");
       continue;
     }
     std::vector<Row> rows;
@@ -218,9 +233,12 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
       const Status status = status_of(row);
       (status == Status::ok ? s.ok : status == Status::skipped ? s.skipped : s.failed)++;
     }
-    bar.finish();
+    if (task.written) task.written(*e);
+    const Row first = rows.empty() ? Row{} : rows.front();
+    bar.finish(rows.empty() ? "no rows" : row_field(first, "status"), row_field(first, "examples_per_s"));
   }
   if (out) out->sync();  // the rows survive a power loss once the command says they are done
+  if (out) end_manifest_run(beside(".manifest.yaml"), run_id_);
   bar.done();
   s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;

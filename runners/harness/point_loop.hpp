@@ -51,6 +51,9 @@ struct PointTask {
   std::function<std::string(const GridEntry&)> key;   // optional: the point_key its rows carry (default
                                                       // the point's; data-parallel rows name the global batch)
   std::function<std::vector<Row>(const GridEntry&)> run;  // the point's rows (a status column where it has one)
+  // Optional: called once the point's rows are in the output, for files beside it that must
+  // not run ahead of it (a point whose row is missing runs again on --resume).
+  std::function<void(const GridEntry&)> written;
 };
 
 struct LoopSummary {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace paradnn {
 
@@ -62,7 +63,16 @@ Row base_row(const RunContext& ctx, const Point& p, const Graph* g) {
   return r;
 }
 
+std::optional<std::string> measurement_problem(const Measurement& m) {
+  for (const double v : {m.median_s, m.p10_s, m.p90_s, m.min_s})
+    if (!(std::isfinite(v) && v > 0))
+      return fmt::format("no positive step time was measured (median {} s over {} repetitions)", m.median_s, m.repetitions);
+  return std::nullopt;
+}
+
 void fill_measurement(Row& r, const RunContext& ctx, const Point& p, const Graph& g, const Measurement& m) {
+  // A zero time would make an `ok` row with no rate: that is a failed measurement.
+  if (const auto why = measurement_problem(m)) throw std::runtime_error(*why);
   const StepTotals t = g.totals(p.mode);
   const double step = m.median_s;
   r["time_per_step_s_median"] = format_number(step);
@@ -71,7 +81,7 @@ void fill_measurement(Row& r, const RunContext& ctx, const Point& p, const Graph
   r["time_per_step_s_min"] = format_number(m.min_s);
   r["time_per_step_cv"] = format_number(m.cv);
   r["repetitions"] = std::to_string(m.repetitions);
-  if (step <= 0) return;
+  r["stop_reason"] = m.stop_reason;
   // With inter-op pools, one timed step runs every pool's instance once.
   const double instances = std::max(1, ctx.settings.inter_pools);
   const double flops_per_s = instances * t.flops / step;

@@ -21,7 +21,10 @@ struct RunContext {
 
 // Identity, hyperparameters, settings and analytic counts; status left for the caller.
 Row base_row(const RunContext& ctx, const Point& p, const Graph* g);
-// Fills times, rates, and the roofline placement where ceilings are known.
+// Why `m` cannot stand behind an `ok` row (no positive, finite step time), or nullopt.
+std::optional<std::string> measurement_problem(const Measurement& m);
+// Fills times, rates, and the roofline placement where ceilings are known. Throws
+// std::runtime_error (the point's row becomes `failed`) when measurement_problem says so.
 void fill_measurement(Row& row, const RunContext& ctx, const Point& p, const Graph& g, const Measurement& m);
 // The command that re-runs exactly this point.
 std::string repro_command(const RunContext& ctx, const Point& p);
