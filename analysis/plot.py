@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 
 def read_rows(path):
@@ -27,6 +27,44 @@ def read_rows(path):
 
 def number_label(v):
     return f"{v:g}" if v < 1e5 else f"{v:.3g}"
+
+
+def compact(v):
+    """A cell or tick number without scientific notation: 0.42, 12.5, 1234, 12.3k, 4.5M."""
+    a = abs(v)
+    if a >= 1e9:
+        return f"{v / 1e9:.3g}G"
+    if a >= 1e6:
+        return f"{v / 1e6:.3g}M"
+    if a >= 1e4:
+        return f"{v / 1e3:.3g}k"
+    if a >= 100:
+        return f"{v:.0f}"
+    return f"{v:.3g}"
+
+
+def plain(v, _=None):
+    """A tick label as a plain number (no 10^k)."""
+    return f"{v:.10g}" if v >= 1e-3 else f"{v:.1g}"
+
+
+def nice_log_ticks(lo, hi, count=5):
+    """About `count` ticks from 1-2-5 steps (or finer) between lo and hi, for a log colourbar."""
+    for subs in ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0), tuple(range(1, 10))):
+        ticks = []
+        for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
+            ticks += [m * 10 ** e for m in subs if lo * 0.999 <= m * 10 ** e <= hi * 1.001]
+        if len(ticks) >= count - 1:
+            break
+    if len(ticks) < 3:  # a narrow range: evenly spaced in log, two significant digits
+        ticks = [float(f"{lo * (hi / lo) ** (i / (count - 1)):.2g}") for i in range(count)]
+    return sorted(set(ticks))
+
+
+def title_of(job):
+    """The title, with the machine, threads and dtype (options.context) on a second line."""
+    context = job.get("options", {}).get("context", "")
+    return job["title"] + ("\n" + context if context else "")
 
 
 def save(fig, output):
@@ -42,19 +80,24 @@ def heatmap(job):
     rows = read_rows(job["data"][0])
     xs = sorted({float(r[x]) for r in rows})
     ys = sorted({float(r[y]) for r in rows})
+    scale = 100.0 if value == "utilization" else 1.0  # utilization: cells and colourbar both in %
     grid = [[math.nan] * len(xs) for _ in ys]
     for r in rows:
-        grid[ys.index(float(r[y]))][xs.index(float(r[x]))] = float(r[value])
+        grid[ys.index(float(r[y]))][xs.index(float(r[x]))] = scale * float(r[value])
     filled = [v for line in grid for v in line if not math.isnan(v)]
     lo, hi = min(filled), max(filled)
-    if value == "speedup":  # centred on 1: red slower, blue faster
-        span = max(hi, 1 / lo, 1.0001)
+    ticks = None
+    if value == "speedup":  # a symmetric log range centred on 1: red slower, blue faster
+        span = max(hi, 1 / lo, 1.1)
         norm, cmap = LogNorm(vmin=1 / span, vmax=span), "RdBu"
+        up = [t for t in nice_log_ticks(1, span, 3) if t > 1]
+        ticks = sorted({1.0} | set(up) | {1 / t for t in up})
     elif value == "utilization" or lo <= 0 or hi / lo < 10:
         norm, cmap = None, "viridis"
     else:
         norm, cmap = LogNorm(vmin=lo, vmax=hi), "viridis"
-    fig, ax = plt.subplots(figsize=(1.1 * len(xs) + 3, 0.6 * len(ys) + 2.2))
+        ticks = nice_log_ticks(lo, hi)
+    fig, ax = plt.subplots(figsize=(1.1 * len(xs) + 3.5, 0.6 * len(ys) + 2.4))
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap=cmap, norm=norm)
     ax.set_xticks(range(len(xs)), [number_label(v) for v in xs])
     ax.set_yticks(range(len(ys)), [number_label(v) for v in ys])
@@ -63,17 +106,20 @@ def heatmap(job):
     for yi, line in enumerate(grid):
         for xi, v in enumerate(line):
             if not math.isnan(v):
-                text = {"speedup": f"{v:.2f}", "utilization": f"{100 * v:.3g}%"}.get(value, f"{v:.3g}")
+                text = {"speedup": f"{v:.2f}x", "utilization": f"{v:.1f}%"}.get(value, compact(v))
                 rgba = im.cmap(im.norm(v))
                 dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.5
                 ax.text(xi, yi, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
-    bar = fig.colorbar(im, ax=ax, label=value.replace("_", " ").replace(" per s", "/s"))
-    if norm is not None:  # plain numbers on a log scale
-        if value == "speedup":
-            bar.set_ticks([1 / span, span ** -0.5, 1, span ** 0.5, span])
-        bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    label = {"utilization": "utilization (% of peak)", "speedup": "speedup (x)"}.get(
+        value, value.replace("_", " ").replace(" per s", "/s"))
+    bar = fig.colorbar(im, ax=ax, label=label)
+    if ticks is not None:  # several plain ticks on a log scale
+        bar.set_ticks(ticks)
         bar.ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_title(job["title"], fontsize=10)
+    fmt = {"utilization": lambda v, _: f"{v:.0f}%" if hi - lo >= 5 else f"{v:.1f}%",
+           "speedup": lambda v, _: f"{v:.2g}x"}.get(value, lambda v, _: compact(v))
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(fmt))
+    ax.set_title(title_of(job), fontsize=10)
     save(fig, job["output"])
 
 
@@ -82,36 +128,50 @@ def offset(index, count, width):
     return (index - (count - 1) / 2) * width
 
 
-def finish_bars(fig, ax, job, ticks, reference, ylabel, rotation=0):
+def finish_bars(fig, ax, job, ticks, reference, ylabel, rotation=0, bottom=0.0):
     ax.axhline(reference, color="black", linewidth=0.8)
     ax.set_xticks(range(len(ticks)), ticks, rotation=rotation, ha="right" if rotation else "center")
     ax.set_ylabel(ylabel)
-    ax.set_title(job["title"], fontsize=10)
+    ax.set_title(title_of(job), fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+    if bottom:  # room for the warning text under the axes
+        fig.tight_layout(rect=(0, bottom, 1, 1))
+        fig.savefig(job["output"] + ".png", dpi=120)
+        fig.savefig(job["output"] + ".svg")
+        plt.close(fig)
+        return
     save(fig, job["output"])
 
 
 def sensitivity(job):
     family = job["options"]["family"]
     rows = [r for r in read_rows(job["data"][0]) if r["model_family"] == family and r["term"] not in ("", "intercept")]
-    groups = []  # (mode dtype, r2)
+    groups = []  # (mode dtype, r2, note)
     for r in rows:
-        g = (f"{r['mode']} {r['dtype']}", r["r2"])
+        g = (f"{r['mode']} {r['dtype']}", r["r2"], r.get("note", ""))
         if g not in groups:
             groups.append(g)
     terms = []
     for r in rows:
         if r["term"] not in terms:
             terms.append(r["term"])
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(terms) + 2), 4))
+    warnings = [f"{label}: {note}" for label, _, note in groups if note]
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(terms) + 2), 4 + 0.25 * len(warnings)))
     width = 0.8 / max(1, len(groups))
-    for gi, (label, r2) in enumerate(groups):
+    for gi, (label, r2, note) in enumerate(groups):
         weights = {r["term"]: float(r["weight"]) for r in rows if f"{r['mode']} {r['dtype']}" == label}
         pos = [ti + offset(gi, len(groups), width) for ti in range(len(terms))]
         r2_text = f"R² = {float(r2):.3f}" if r2 else "R² undefined"
-        ax.bar(pos, [weights.get(t, 0.0) for t in terms], width, label=f"{label} ({r2_text})")
-    finish_bars(fig, ax, job, terms, 0, "weight (log2 examples/s per doubling)")
+        if "few points" in note:
+            r2_text += ", too few points"
+        ax.bar(pos, [weights.get(t, 0.0) for t in terms], width, label=f"{label} ({r2_text})",
+               hatch="//" if "few points" in note else None, edgecolor="white" if "few points" in note else None)
+    if warnings:  # fit-quality warnings from sensitivity.csv's note column, under the axes
+        text = "\n".join("fit warning, " + w.replace("R^2", "R²") for w in warnings)
+        fig.text(0.01, 0.01, text, fontsize=8, color="firebrick", va="bottom", ha="left")
+    finish_bars(fig, ax, job, terms, 0, "weight (log2 examples/s per doubling)",
+                bottom=(0.015 + 0.045 * len(warnings)) if warnings else 0.0)
 
 
 def speedup(job):
@@ -137,47 +197,95 @@ def speedup(job):
                 lo.append(float(r["geomean"]) - float(r["min"]))
                 hi.append(float(r["max"]) - float(r["geomean"]))
         bars = ax.bar(pos, mean, width, yerr=[lo, hi], capsize=3, label=p)
-        ax.bar_label(bars, labels=[f"{m:.2f}x" for m in mean], fontsize=8, padding=2)
+        for x, m in zip(pos, mean):  # at the foot of the bar, clear of the min-max whisker
+            ax.text(x, 0.02, f"{m:.2f}x", transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8,
+                    color="white", bbox={"boxstyle": "round,pad=0.15", "facecolor": f"C{pi}", "edgecolor": "none"})
     finish_bars(fig, ax, job, groups, 1, "speedup in examples/s", rotation=20)
+
+
+METHOD_LABEL = {"fma_kernel": "FMA-kernel peak", "library_gemm": "library GEMM", "": "peak"}
+
+
+def one_bandwidth_kernel(bandwidth):
+    """The roofs of one kernel for every level (the one measured at the most levels, read on a tie)."""
+    kernels = {}
+    for b in bandwidth:
+        kernels.setdefault(b.get("method", ""), set()).add(b["name"])
+    if len(kernels) <= 1:
+        return bandwidth
+    best = max(kernels, key=lambda k: (len(kernels[k]), k == "read"))
+    return [b for b in bandwidth if b.get("method", "") == best]
 
 
 def roofline(job):
     points = read_rows(job["data"][0])
     ceilings = read_rows(job["data"][1]) if len(job["data"]) > 1 else []
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    g = 1e9  # FLOP/s and bytes/s are drawn in GFLOP/s and GB/s
+    fig, ax = plt.subplots(figsize=(8.5, 5.5))
     intensity = [float(p["intensity_flops_per_byte"]) for p in points]
     x_lo, x_hi = min(intensity) / 4, max(intensity) * 4
     compute = [c for c in ceilings if c["kind"] == "compute"]
     dtypes = {p["dtype"] for p in points}
     if any(c["name"] in dtypes for c in compute):  # only the roofs of the dtypes the points ran in
         compute = [c for c in compute if c["name"] in dtypes]
-    bandwidth = [c for c in ceilings if c["kind"] == "bandwidth"]
-    top = max([float(c["value"]) for c in compute], default=None)
-    if bandwidth and top:
-        x_lo = min(x_lo, min(top / float(b["value"]) for b in bandwidth) / 4)
-    xs = [x_lo * (x_hi / x_lo) ** (i / 200) for i in range(201)]
+    bandwidth = one_bandwidth_kernel([c for c in ceilings if c["kind"] == "bandwidth"])
+    top = max([float(c["value"]) / g for c in compute], default=None)
+    peak_of = {}  # dtype -> the highest compute roof
     for c in compute:
-        peak = float(c["value"])
-        ax.plot([x_lo, x_hi], [peak, peak], linestyle="--", linewidth=1, color="dimgray")
-        ax.annotate(f"{c['name']} peak {peak / 1e9:.3g} GFLOP/s", (x_hi, peak), ha="right", va="bottom", fontsize=8)
+        peak_of[c["name"]] = max(peak_of.get(c["name"], 0), float(c["value"]) / g)
+    if bandwidth and top:
+        x_lo = min(x_lo, min(top / (float(b["value"]) / g) for b in bandwidth) / 4)
+    xs = [x_lo * (x_hi / x_lo) ** (i / 200) for i in range(201)]
+    styles = {"fma_kernel": ("--", "bottom"), "library_gemm": (":", "top")}
+    compute.sort(key=lambda c: -float(c["value"]))
+    for ci, c in enumerate(compute):
+        peak = float(c["value"]) / g
+        method = c.get("method", "")
+        style, va = styles.get(method, ("--", "bottom"))
+        ax.plot([x_lo, x_hi], [peak, peak], linestyle=style, linewidth=1.2, color="dimgray")
+        ax.annotate(f"{c['name']} {METHOD_LABEL.get(method, method)} {peak:.3g} GFLOP/s", (x_hi, peak), ha="right",
+                    va=va, fontsize=8, xytext=(0, 2 if va == "bottom" else -2), textcoords="offset points")
+    kernel = bandwidth[0].get("method", "") if bandwidth else ""
     for b in bandwidth:
-        bw = float(b["value"])
+        bw = float(b["value"]) / g
         ys = [min(bw * x, top) if top else bw * x for x in xs]
         ax.plot(xs, ys, linewidth=1, color="gray")
-        ax.annotate(f"{b['name']} {bw / 1e9:.3g} GB/s", (xs[0], ys[0]), ha="left", va="bottom", fontsize=8, rotation=0)
+        ax.annotate(f"{b['name']} {bw:.3g} GB/s", (xs[0], ys[0]), ha="left", va="bottom", fontsize=8)
     markers = {"train": "o", "infer": "^"}
     families = sorted({p["model_family"] for p in points})
     for fi, fam in enumerate(families):
         for mode, marker in markers.items():
             sel = [p for p in points if p["model_family"] == fam and p["mode"] == mode]
             if sel:
-                ax.scatter([float(p["intensity_flops_per_byte"]) for p in sel], [float(p["flops_per_s"]) for p in sel],
+                ax.scatter([float(p["intensity_flops_per_byte"]) for p in sel],
+                           [float(p["flops_per_s"]) / g for p in sel],
                            marker=marker, color=f"C{fi}", label=f"{fam} {mode}", s=22, alpha=0.8)
+    # Outliers: the few points furthest below their roof, labelled by model name.
+    best_bw = max([float(b["value"]) / g for b in bandwidth], default=None)
+    def fraction(p):
+        i, f = float(p["intensity_flops_per_byte"]), float(p["flops_per_s"]) / g
+        roof = peak_of.get(p["dtype"], top)
+        if best_bw:
+            roof = min(roof, best_bw * i) if roof else best_bw * i
+        return f / roof if roof else f / max(float(q["flops_per_s"]) / g for q in points)
+    outliers = {}  # model name -> its lowest point
+    for p in sorted(points, key=fraction):
+        if fraction(p) < 0.5 and p["model_name"] not in outliers and len(outliers) < max(1, min(4, len(points) // 8)):
+            outliers[p["model_name"]] = p
+    for k, p in enumerate(sorted(outliers.values(), key=lambda p: -float(p["flops_per_s"]))):  # stacked, top first
+        ax.annotate(f"{p['model_name']} {p['mode']} ({100 * fraction(p):.0f}% of roof)",
+                    (float(p["intensity_flops_per_byte"]), float(p["flops_per_s"]) / g),
+                    textcoords="offset points", xytext=(-14, -10 - 12 * k), ha="right", va="top", fontsize=7,
+                    color="firebrick", arrowprops={"arrowstyle": "-", "color": "firebrick", "lw": 0.6})
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):  # plain numbers, not 10^k
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(plain))
+        axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("arithmetic intensity (FLOP/byte)")
-    ax.set_ylabel("attained FLOP/s")
-    ax.set_title(job["title"], fontsize=10)
+    ax.set_ylabel("attained GFLOP/s")
+    ax.set_title(title_of(job) + (f"; memory roofs: {kernel} kernel" if kernel else ""), fontsize=10)
     ax.grid(which="both", alpha=0.2)
     ax.legend(fontsize=8, loc="lower right")
     save(fig, job["output"])

@@ -2,8 +2,11 @@
 
 #include <fmt/core.h>
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <set>
 
 #include "analysis/report_paths.hpp"
@@ -28,8 +31,55 @@ std::string plot_path(const std::string& dir, const std::string& prefix, const s
 // Markdown for a plot: the PNG shown, the SVG linked (paths relative to the folder).
 std::string image(const PlotJob& job) {
   const std::string name = std::filesystem::path(job.output).filename().string();
-  return fmt::format("![{}]({}.png)\n([SVG]({}.svg), data: `data/{}`)\n\n", job.title, name, name,
+  const auto context = job.options.find("context");
+  const std::string alt = context == job.options.end() || context->second.empty() ? job.title
+                                                                                   : job.title + " (" + context->second + ")";
+  return fmt::format("![{}]({}.png)\n([SVG]({}.svg), data: `data/{}`)\n\n", alt, name, name,
                      std::filesystem::path(job.data.front()).filename().string());
+}
+
+// "AMD EPYC, 2 threads": the devices and intra_threads of `rows` (several values joined by "/").
+std::string machine_of(const std::vector<const Row*>& rows) {
+  std::set<std::string> devices;
+  std::set<int> threads;
+  for (const Row* r : rows) {
+    if (const std::string d = field(*r, "device_name"); !d.empty()) devices.insert(d);
+    if (const auto t = number(*r, "intra_threads"); t && *t > 0) threads.insert(static_cast<int>(*t));
+  }
+  std::vector<std::string> parts;
+  if (!devices.empty()) parts.push_back(fmt::format("{}", fmt::join(devices, "/")));
+  if (!threads.empty())
+    parts.push_back(fmt::format("{} thread{}", fmt::join(threads, "/"),
+                                threads.size() == 1 && *threads.begin() == 1 ? "" : "s"));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::vector<const Row*> ok_rows(const CsvTable& t, const std::function<bool(const Row&)>& keep = {}) {
+  std::vector<const Row*> rows;
+  for (const auto& [group, mine] : ok_rows_by_group(t))
+    for (const Row* r : mine)
+      if (!keep || keep(*r)) rows.push_back(r);
+  return rows;
+}
+
+std::string dtypes_of(const std::vector<const Row*>& rows) {
+  std::set<std::string> dtypes;
+  for (const Row* r : rows)
+    if (const std::string d = field(*r, "dtype"); !d.empty()) dtypes.insert(d);
+  return fmt::format("{}", fmt::join(dtypes, "/"));
+}
+
+// The machine line of a heat map: for a comparison, the platform's rows and the baseline's.
+std::string heatmap_context(const CsvTable& t, const Heatmap& h, bool comparison) {
+  const auto in_group = [&](const Row& r) {
+    return field(r, "model_family") == h.spec.family && field(r, "mode") == h.spec.mode && field(r, "dtype") == h.spec.dtype;
+  };
+  if (!comparison) return machine_of(ok_rows(t, in_group));
+  const std::vector<const Row*> mine = ok_rows(t, [&](const Row& r) { return in_group(r) && field(r, "platform") == h.spec.platform; });
+  const std::string baseline = mine.empty() ? "" : field(*mine.front(), "baseline");
+  const std::vector<const Row*> base = ok_rows(t, [&](const Row& r) { return in_group(r) && field(r, "platform") == baseline; });
+  const std::string a = machine_of(mine), b = machine_of(base);
+  return base.empty() ? a : fmt::format("{} ({}) over {} ({})", h.spec.platform, a, baseline, b);
 }
 
 bool numeric_everywhere(const std::vector<const Row*>& rows, const std::string& column) {
@@ -51,7 +101,8 @@ ReportPart sensitivity_part(const CsvTable& results, const std::string& dir, con
     if (f.terms.size() > 1 && families.insert(f.group.family).second) {
       PlotJob job{"sensitivity", {csv}, plot_path(dir, prefix, "sensitivity-" + f.group.family),
                   fmt::format("{}: weight of log2(hyperparameter) on log2(examples/s)", f.group.family),
-                  {{"family", f.group.family}}};
+                  {{"family", f.group.family},
+                   {"context", machine_of(ok_rows(results, [&](const Row& r) { return field(r, "model_family") == f.group.family; }))}}};
       part.text += image(job);
       part.plots.push_back(std::move(job));
     }
@@ -117,7 +168,7 @@ ReportPart heatmap_part(const CsvTable& table, const HeatmapSpec& spec, const st
     const std::string what = h.spec.platform.empty() ? h.spec.value : h.spec.value + " of " + h.spec.platform;
     PlotJob job{"heatmap", {csv}, plot_path(dir, prefix, name),
                 fmt::format("{} {} {}: {} by {} and {}", h.spec.family, h.spec.mode, h.spec.dtype, what, h.spec.x, h.spec.y),
-                {{"x", h.spec.x}, {"y", h.spec.y}, {"value", h.spec.value}}};
+                {{"x", h.spec.x}, {"y", h.spec.y}, {"value", h.spec.value}, {"context", heatmap_context(table, h, comparison)}}};
     part.text += image(job);
     part.plots.push_back(std::move(job));
   }
@@ -135,6 +186,11 @@ ReportPart roofline_part(const CsvTable& results, const std::vector<Ceiling>& ce
     return part;
   }
   PlotJob job{"roofline", {points}, plot_path(dir, prefix, "roofline"), "Roofline: attained FLOP/s by arithmetic intensity", {}};
+  {
+    const std::vector<const Row*> rows = ok_rows(results);
+    const std::string machine = machine_of(rows), dtypes = dtypes_of(rows);
+    job.options["context"] = machine.empty() ? dtypes : dtypes.empty() ? machine : machine + ", " + dtypes;
+  }
   if (!ceilings.empty()) {
     const std::string roofs = data_path(dir, prefix, "roofline-ceilings");
     write_roofline_ceilings(ceilings, roofs);
@@ -159,6 +215,16 @@ ReportPart speedup_part(const CsvTable& comparison, const std::string& dir, cons
     return part;
   }
   PlotJob bars{"speedup", {csv}, plot_path(dir, prefix, "speedup"), "Speedup over " + baseline + " (geometric mean, min-max)", {}};
+  {
+    std::vector<std::string> machines;
+    std::set<std::string> seen;
+    for (const Row& r : comparison.rows)
+      if (const std::string p = field(r, "platform"); seen.insert(p).second) {
+        const std::string m = machine_of(ok_rows(comparison, [&](const Row& x) { return field(x, "platform") == p; }));
+        machines.push_back(m.empty() ? p : p + ": " + m);
+      }
+    bars.options["context"] = fmt::format("{}", fmt::join(machines, "; "));
+  }
   part.text += image(bars);
   part.plots.push_back(std::move(bars));
   std::set<std::string> platforms;

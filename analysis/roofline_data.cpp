@@ -28,8 +28,8 @@ void write_roofline_ceilings(const std::vector<Ceiling>& ceilings, const std::st
   std::vector<Row> rows;
   for (const Ceiling& c : ceilings)
     rows.push_back({{"kind", c.kind}, {"name", c.name}, {"value", fmt::format("{}", c.value)},
-                    {"threads", std::to_string(c.threads)}});
-  write_csv_file(path, {"kind", "name", "value", "threads"}, rows);
+                    {"threads", std::to_string(c.threads)}, {"method", c.method}});
+  write_csv_file(path, {"kind", "name", "value", "threads", "method"}, rows);
 }
 
 int typical_threads(const CsvTable& results) {

@@ -89,8 +89,13 @@ SensitivityFit fit_group(const Group& group, const std::vector<const Row*>& rows
     const Term& term = terms[static_cast<size_t>(t - 1)];
     fit.terms.push_back({term.name, term.transform, ls.weights(t)});
   }
+  std::vector<std::string> notes;
+  if (n <= k + 2)  // two or fewer residual degrees of freedom: R^2 near 1 says nothing
+    notes.push_back(fmt::format("few points: {} points for {} parameters, R^2 is not meaningful", n, k));
   if (ls.rank < k)
-    fit.note = fmt::format("terms are collinear (rank {} of {}): the split of weight among them is arbitrary", ls.rank, k);
+    notes.push_back(
+        fmt::format("terms are collinear (rank {} of {}): the split of weight among them is arbitrary", ls.rank, k));
+  for (const std::string& s : notes) fit.note += (fit.note.empty() ? "" : "; ") + s;
   return fit;
 }
 

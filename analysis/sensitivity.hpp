@@ -35,7 +35,8 @@ struct SensitivityFit {
   double r2 = 0;
   std::vector<SensitivityTerm> terms;  // intercept first
   std::vector<std::string> constant;   // hyperparameters set but not varying: not in the fit
-  std::string note;                    // why there is no fit, or that terms are collinear
+  std::string note;                    // why there is no fit; "few points" where points <= parameters + 2
+                                       // (the fit says little); that terms are collinear
 };
 
 // One fit per family/mode/dtype over the ok rows.

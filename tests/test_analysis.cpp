@@ -218,6 +218,31 @@ TEST(Sensitivity, TooFewPointsAndCollinearTermsAreSaid) {
   EXPECT_NE(collinear.note.find("collinear"), std::string::npos);
 }
 
+TEST(Sensitivity, FewPointsForTheParametersWarnInTheNoteAndCsv) {
+  // 4 points, 3 parameters (intercept, nodes, batch): the fit is near exact whatever the data, so
+  // its R^2 means nothing and the note says so.
+  std::vector<Row> rows;
+  const double noise[] = {0.1, -0.2, 0.05, 0.3};
+  int i = 0;
+  for (int nodes : {8, 16})
+    for (int batch : {16, 64}) rows.push_back(fc(nodes, batch, std::exp2(5 + noise[i++]) * batch / nodes));
+  const std::vector<SensitivityFit> fits = fit_sensitivity(read_results(results("fewfit.csv", rows)));
+  ASSERT_EQ(fits.size(), 1u);
+  EXPECT_EQ(fits[0].points, 4);
+  EXPECT_EQ(fits[0].terms.size(), 3u);
+  EXPECT_NE(fits[0].note.find("few points: 4 points for 3 parameters"), std::string::npos) << fits[0].note;
+  const std::string csv = temp("fewfit-sensitivity.csv");
+  write_sensitivity_csv(fits, csv);
+  const CsvTable out = read_csv(csv, {"term", "note"});
+  ASSERT_EQ(out.rows.size(), 3u);
+  for (const Row& r : out.rows) EXPECT_NE(r.at("note").find("few points"), std::string::npos) << r.at("note");
+  // One more point than parameters + 2: no warning.
+  for (int nodes : {32, 64}) rows.push_back(fc(nodes, 16, 40.0 * 16 / nodes));
+  const SensitivityFit enough = fit_sensitivity(read_results(results("enoughfit.csv", rows)))[0];
+  EXPECT_EQ(enough.points, 6);
+  EXPECT_EQ(enough.note.find("few points"), std::string::npos) << enough.note;
+}
+
 TEST(Heatmap, PivotsWithGeometricMeanOverOtherHyperparameters) {
   std::vector<Row> rows{fc(8, 64, 10, 2), fc(8, 64, 40, 4), fc(16, 64, 30), fc(8, 128, 50)};
   Row skipped = fc(16, 128, 0);

@@ -78,6 +78,20 @@ TEST(Tune, BadSettingsFileNamesKeyAndLine) {
   }
 }
 
+TEST(Tune, AMisspeltSettingsKeyStopsTheLoad) {
+  // min_batch for batch_min would silently widen the rule to every batch.
+  const std::string path = testing::TempDir() + "/misspelt-settings.yaml";
+  std::ofstream(path) << "rules:\n  - family: fc\n    min_batch: 64\n    intra_threads: 2\n    inter_pools: 1\n"
+                         "    affinity: none\n";
+  try {
+    load_settings_file(path);
+    FAIL() << "a misspelt key was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("min_batch"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(":3"), std::string::npos) << e.what();
+  }
+}
+
 namespace {
 WorkloadResult workload(const std::string& family, int64_t batch, std::vector<std::pair<Settings, double>> rates) {
   WorkloadResult w;

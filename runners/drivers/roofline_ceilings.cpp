@@ -33,17 +33,31 @@ std::string most_common_device(const CsvTable& t) {
 }  // namespace
 
 std::vector<analysis::Ceiling> ceilings_at(const PlatformFile& file, int threads) {
-  std::map<std::string, analysis::Ceiling> compute, bandwidth;
+  // Compute: the best per dtype and method, so the FMA-kernel peak and the library GEMM both show.
+  std::map<std::pair<std::string, std::string>, analysis::Ceiling> compute;
+  std::map<std::string, analysis::Ceiling> bandwidth;
   const int ct = threads_near(file.compute, threads), bt = threads_near(file.bandwidth, threads);
   for (const ComputeCeiling& c : file.compute)
-    if (c.threads == ct && c.flops_per_s > compute[c.dtype].value) compute[c.dtype] = {"compute", c.dtype, c.flops_per_s, ct};
+    if (c.threads == ct && c.flops_per_s > compute[{c.dtype, c.method}].value)
+      compute[{c.dtype, c.method}] = {"compute", c.dtype, c.flops_per_s, ct, c.method};
+  // Bandwidth: one kernel for every level (the one measured at the most levels, read on a tie),
+  // so the memory roofs are comparable.
+  std::map<std::string, std::set<std::string>> levels_of;
   for (const BandwidthCeiling& b : file.bandwidth)
-    if (b.threads == bt && b.bytes_per_s > bandwidth[b.level].value)
-      bandwidth[b.level] = {"bandwidth", b.level, b.bytes_per_s, bt};
+    if (b.threads == bt && b.bytes_per_s > 0) levels_of[b.kernel].insert(b.level);
+  std::string kernel;
+  for (const auto& [k, levels] : levels_of)
+    if (kernel.empty() || levels.size() > levels_of[kernel].size() ||
+        (levels.size() == levels_of[kernel].size() && k == "read"))
+      kernel = k;
+  for (const BandwidthCeiling& b : file.bandwidth)
+    if (b.threads == bt && b.kernel == kernel && b.bytes_per_s > bandwidth[b.level].value)
+      bandwidth[b.level] = {"bandwidth", b.level, b.bytes_per_s, bt, b.kernel};
   std::vector<analysis::Ceiling> out;
-  for (const auto* roofs : {&compute, &bandwidth})
-    for (const auto& [name, c] : *roofs)
-      if (!c.kind.empty()) out.push_back(c);  // a zero measurement leaves no roof
+  for (const auto& [key, c] : compute)
+    if (!c.kind.empty()) out.push_back(c);  // a zero measurement leaves no roof
+  for (const auto& [name, c] : bandwidth)
+    if (!c.kind.empty()) out.push_back(c);
   return out;
 }
 

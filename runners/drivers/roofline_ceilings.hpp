@@ -8,8 +8,9 @@
 
 namespace paradnn {
 
-// The best compute ceiling per dtype and the best bandwidth per level, each at the measured
-// thread count nearest `threads` (0 = the most threads measured).
+// The best compute ceiling per dtype and method (fma_kernel, library_gemm) and the best
+// bandwidth per level, all levels from one kernel (the one measured at the most levels, `read`
+// on a tie), each at the measured thread count nearest `threads` (0 = the most threads measured).
 std::vector<analysis::Ceiling> ceilings_at(const PlatformFile& file, int threads);
 
 // Ceilings a report draws for a results table: from `path` where given; else from this CPU's default platform

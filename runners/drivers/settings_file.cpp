@@ -1,8 +1,10 @@
 #include "runners/drivers/settings_file.hpp"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "paradnn/atomic_file.hpp"
@@ -56,8 +58,18 @@ T field(const std::string& path, const YAML::Node& rule, const std::string& key)
   }
 }
 
+// Keys of `map` outside `known` stop the load: a misspelt key would silently apply another rule.
+void only_keys(const std::string& path, const YAML::Node& map, const std::vector<std::string>& known) {
+  for (const auto& kv : map) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      fail(path, kv.first, key, fmt::format("unknown key (expected one of {})", fmt::join(known, ", ")));
+  }
+}
+
 SettingsRule rule_of(const std::string& path, const YAML::Node& n) {
   if (!n.IsMap()) fail(path, n, "rules", "each rule is a mapping (family, batch_min, intra_threads, ...)");
+  only_keys(path, n, {"family", "batch_min", "batch_max", "intra_threads", "inter_pools", "affinity", "evidence"});
   SettingsRule r;
   r.family = field<std::string>(path, n, "family");
   r.batch_min = n["batch_min"] ? field<int64_t>(path, n, "batch_min") : 1;
@@ -83,6 +95,7 @@ SettingsRule rule_of(const std::string& path, const YAML::Node& n) {
 SettingsFile load_settings_file(const std::string& path) {
   const YAML::Node root = load_yaml(read_input_file(path, "settings file"), path, "settings file");
   if (!root.IsMap()) fail(path, root, "rules", "a settings file is a mapping with 'rules'");
+  only_keys(path, root, {"platform", "generated_utc", "rules"});
   try {
     SettingsFile f;
     if (root["platform"]) f.platform = field<std::string>(path, root, "platform");

@@ -6,7 +6,7 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 if [ "$(id -u)" -ne 0 ] || ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
-  echo "SKIP: needs root and Debian's slurmctld, slurmd and munge (.ci/install-deps installs them)"
+  echo "SKIP: needs root and Debian's slurmctld, slurmd and munge (.ci/install-test-deps installs them)"
   exit 77
 fi
 work=$(mktemp -d /tmp/paradnn-slurm.XXXXXX)
