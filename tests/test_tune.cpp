@@ -1,5 +1,6 @@
 // Tuning: pools really overlap, settings files round-trip, rules come out of a table, env output.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -76,6 +77,19 @@ TEST(Tune, BadSettingsFileNamesKeyAndLine) {
     EXPECT_NE(std::string(e.what()).find("affinity"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find(":5"), std::string::npos) << e.what();
   }
+}
+
+TEST(Tune, EnvRefusesAnUnknownFamilyWithTheList) {
+  // fcc is a typo: before, the wildcard rule answered it silently.
+  const std::string path = testing::TempDir() + "/env-settings.yaml";
+  std::ofstream(path) << "rules:\n  - family: '*'\n    intra_threads: 2\n    inter_pools: 1\n    affinity: none\n";
+  const std::string cmd = std::string(PARADNN_BINARY) + " env " + path + " --family fcc > " + path + ".out 2>&1";
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  std::ifstream in(path + ".out");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("fc, cnn, rnn"), std::string::npos) << text;
 }
 
 TEST(Tune, AMisspeltSettingsKeyStopsTheLoad) {

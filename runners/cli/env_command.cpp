@@ -1,6 +1,10 @@
 // `paradnn env FILE`: shell exports that apply recommended settings, for paradnn or other frameworks.
 #include <fmt/core.h>
+#include <fmt/format.h>
 
+#include <algorithm>
+
+#include "models/catalog.hpp"
 #include "paradnn/error.hpp"
 #include "platforms/registry.hpp"
 #include "runners/cli/commands.hpp"
@@ -22,6 +26,12 @@ void add_env(CLI::App& app) {
       ->check(CLI::IsMember({"sh", "tf", "torch"}))
       ->capture_default_str();
   cmd->callback([o]() {
+    // A misspelt family would silently fall through to the wildcard rule.
+    std::vector<std::string> families;
+    for (const FamilySpec& spec : models::catalog()) families.push_back(spec.name);
+    if (std::find(families.begin(), families.end(), o->family) == families.end())
+      throw InputError(fmt::format("--family '{}': not a model family (expected one of {})", o->family,
+                                   fmt::join(families, ", ")));
     const SettingsFile f = load_settings_file(o->file);
     const auto s = f.lookup(o->family, o->batch);
     if (!s) throw InputError(fmt::format("{}: no rule for family {} at batch {}", o->file, o->family, o->batch));
