@@ -77,12 +77,12 @@ PointVerdict verdict_of(const CompareInput& in, const Row& row, const CompareInp
   return {apart ? direction() : "noise", std::nullopt, "p10-p90"};
 }
 
-// Settings of `row` unlike the baseline row's, comma-separated.
-std::string differing_settings(const Row& row, const Row& base_row) {
+// Settings of `row` unlike the baseline row's.
+std::vector<std::string> differing_settings(const Row& row, const Row& base_row) {
   std::vector<std::string> differ;
   for (const std::string& s : setting_columns())
     if (field(row, s) != field(base_row, s)) differ.push_back(s);
-  return fmt::format("{}", fmt::join(differ, ","));
+  return differ;
 }
 
 // Each joined point's verdicts and settings differences; refused mismatches listed.
@@ -93,17 +93,16 @@ void judge(Comparison& c, const CompareOptions& options) {
     const Row& base_row = base.table.rows[j.rows[c.baseline]];
     for (size_t p = 0; p < c.inputs.size(); ++p) {
       const Row& row = c.inputs[p].table.rows[j.rows[p]];
-      j.settings_differ.push_back(differing_settings(row, base_row));
+      const std::vector<std::string> differ = differing_settings(row, base_row);
+      j.settings_differ.push_back(fmt::format("{}", fmt::join(differ, ",")));
       j.verdicts.push_back(p == c.baseline ? PointVerdict{}
                                            : verdict_of(c.inputs[p], row, base, base_row,
                                                         j.examples_per_s[p] / j.examples_per_s[c.baseline],
                                                         options.alpha));
       // Platforms are what a comparison compares: other backends' settings are only flagged.
-      if (j.settings_differ[p].empty() || field(row, "backend") != field(base_row, "backend")) continue;
+      if (differ.empty() || field(row, "backend") != field(base_row, "backend")) continue;
       std::vector<std::string> what;
-      for (const std::string& s : setting_columns())
-        if (field(row, s) != field(base_row, s))
-          what.push_back(fmt::format("{} '{}' vs '{}'", s, field(row, s), field(base_row, s)));
+      for (const std::string& s : differ) what.push_back(fmt::format("{} '{}' vs '{}'", s, field(row, s), field(base_row, s)));
       mismatches.push_back(fmt::format("  {} in {} vs {}: {}", j.key, c.inputs[p].name, base.name, fmt::join(what, ", ")));
     }
   }

@@ -143,6 +143,7 @@ SweepSummary run_on_every_rank(const SweepOptions& o, const DataParallelRun& dp)
   LoopOptions lo = LoopOptions::of(o.config_path, o.output, fmt::format("{{}}-dp{}-{}.csv", ranks, dp.scaling), o.filter,
                                    o.resume, o.force);
   lo.write = rank == 0;
+  lo.progress = o.progress;
   lo.before_writing = [] { MPI_Barrier(MPI_COMM_WORLD); };  // every rank has read the output before rank 0 writes
   PointLoop loop(config, lo);
 
@@ -185,50 +186,49 @@ SweepSummary run_on_every_rank(const SweepOptions& o, const DataParallelRun& dp)
     if (p.mode != Mode::train) why = "data-parallel runs train points only";
     else if (dp.scaling == "strong" && p.batch % ranks != 0)
       why = fmt::format("strong scaling: batch {} does not split over {} ranks", p.batch, ranks);
-    if (why.empty()) {
-      const Graph gg = build_graph(global, models::catalog()), gl = build_graph(local, models::catalog());
-      const Row described = row;
-      row = base_row(ctx, global, &gg);
-      for (const char* k : {"ranks", "scaling", "repro"}) row[k] = described.at(k);
-      if (auto no = backend->cannot_run(gl, Mode::train)) why = *no;
-    }
     if (!why.empty()) {
       set_status(row, Status::skipped, why);
-    } else {
-      const Graph gl = build_graph(local, models::catalog()), gg = build_graph(global, models::catalog());
-      // The single node: rank 0 alone at the batch one node would run without the others.
-      double single = 0;
-      if (rank == 0) {
-        const auto base = backend->prepare(build_graph(p, models::catalog()), Mode::train, ctx.settings);
-        single = timed_loop([&] { base->step(); }, config.run, MPI_COMM_SELF).median_s;
-      }
-      MPI_Bcast(&single, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-      std::unique_ptr<DataParallelExecutable> exe;
-      std::string failure;
-      try {
-        exe = backend->prepare_data_parallel(gl, ctx.settings, dp.allreduce);
-      } catch (const std::exception& err) {
-        failure = err.what();
-      }
-      agree(failure.empty(), "preparing the data-parallel step" + (failure.empty() ? "" : " (" + failure + ")"));
-      const Measurement compute = timed_loop([&] { exe->local_step(); }, config.run, MPI_COMM_WORLD);
-      const double comm = timed_loop([&] { exe->reduce_only(); }, config.run, MPI_COMM_WORLD).median_s;
-      const Measurement m = timed_loop([&] { exe->step(); }, config.run, MPI_COMM_WORLD);
-      s.timed_s += m.timed_s;
-      fill_measurement(row, ctx, global, gg, m);
-      row["loss"] = format_number(exe->loss());
-      row["kernels"] = exe->kernels();
-      row["comm_s"] = format_number(comm);
-      row["overlap_fraction"] =
-          format_number(comm > 0 ? std::clamp((compute.median_s + comm - m.median_s) / comm, 0.0, 1.0) : 0);
-      const double eff = dp.scaling == "strong" ? single / (ranks * m.median_s) : single / m.median_s;
-      row["scaling_efficiency"] = format_number(eff);
-      set_status(row, Status::ok);
-      row["reason"] = fmt::format("{} gradient bucket(s), {:.3g} MB; single-node step {:.4g} s; per-rank step without "
-                                  "communication {:.4g} s",
-                                  exe->buckets(), exe->gradient_bytes() / 1e6, single, compute.median_s);
+      return {row};
     }
-    if (rank == 0 && o.progress) fmt::print(stderr, "{} {} {}\n", p.key(), row["status"], row["scaling_efficiency"]);
+    const Graph gg = build_graph(global, models::catalog()), gl = build_graph(local, models::catalog());
+    const Row described = row;
+    row = base_row(ctx, global, &gg);
+    for (const char* k : {"ranks", "scaling", "repro"}) row[k] = described.at(k);
+    if (auto no = backend->cannot_run(gl, Mode::train)) {
+      set_status(row, Status::skipped, *no);
+      return {row};
+    }
+    // The single node: rank 0 alone at the batch one node would run without the others.
+    double single = 0;
+    if (rank == 0) {
+      const auto base = backend->prepare(build_graph(p, models::catalog()), Mode::train, ctx.settings);
+      single = timed_loop([&] { base->step(); }, config.run, MPI_COMM_SELF).median_s;
+    }
+    MPI_Bcast(&single, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    std::unique_ptr<DataParallelExecutable> exe;
+    std::string failure;
+    try {
+      exe = backend->prepare_data_parallel(gl, ctx.settings, dp.allreduce);
+    } catch (const std::exception& err) {
+      failure = err.what();
+    }
+    agree(failure.empty(), "preparing the data-parallel step" + (failure.empty() ? "" : " (" + failure + ")"));
+    const Measurement compute = timed_loop([&] { exe->local_step(); }, config.run, MPI_COMM_WORLD);
+    const double comm = timed_loop([&] { exe->reduce_only(); }, config.run, MPI_COMM_WORLD).median_s;
+    const Measurement m = timed_loop([&] { exe->step(); }, config.run, MPI_COMM_WORLD);
+    s.timed_s += m.timed_s;
+    fill_measurement(row, ctx, global, gg, m);
+    row["loss"] = format_number(exe->loss());
+    row["kernels"] = exe->kernels();
+    row["comm_s"] = format_number(comm);
+    row["overlap_fraction"] =
+        format_number(comm > 0 ? std::clamp((compute.median_s + comm - m.median_s) / comm, 0.0, 1.0) : 0);
+    const double eff = dp.scaling == "strong" ? single / (ranks * m.median_s) : single / m.median_s;
+    row["scaling_efficiency"] = format_number(eff);
+    set_status(row, Status::ok);
+    row["reason"] = fmt::format("{} gradient bucket(s), {:.3g} MB; single-node step {:.4g} s; per-rank step without "
+                                "communication {:.4g} s",
+                                exe->buckets(), exe->gradient_bytes() / 1e6, single, compute.median_s);
     return {row};
   };
   ManifestInfo m = describe_run(fmt::format("mpirun -np {} paradnn run {} --data-parallel {}", ranks, o.config_path, dp.scaling),

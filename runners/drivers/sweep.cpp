@@ -128,9 +128,24 @@ SweepSummary run_sweep(const SweepOptions& o) {
     return c;
   };
 
+  // A point's graph as the sweep runs it (int8: the policy decides which layers are int8).
+  const auto graph_of = [&](const Point& p) {
+    Graph g = build_graph(p, models::catalog());
+    apply_precision_policy(g, config.quant);
+    return g;
+  };
+
   PointTask task;
   task.columns = result_columns();
-  task.describe = [&](const GridEntry& e) { return base_row(context_of(e.point), e.point, nullptr); };
+  // A failure row (the point loop's) keeps the analytic columns wherever the graph builds.
+  task.describe = [&](const GridEntry& e) {
+    try {
+      const Graph g = graph_of(e.point);
+      return base_row(context_of(e.point), e.point, &g);
+    } catch (const std::exception&) {
+      return base_row(context_of(e.point), e.point, nullptr);
+    }
+  };
   if (o.max_batch)
     task.settle = [&](GridEntry& e) {
       const std::optional<double> limit = budget.bytes(*backend);
@@ -147,42 +162,31 @@ SweepSummary run_sweep(const SweepOptions& o) {
     const std::optional<double> limit = budget.bytes(*backend);
     const Point& p = e.point;
     const RunContext pctx = context_of(p);
-    Row row = base_row(pctx, p, nullptr);
-    try {
-      Graph g = build_graph(p, models::catalog());
-      apply_precision_policy(g, config.quant);  // int8: which layers compute in int8
-      row = base_row(pctx, p, &g);
-      std::optional<std::string> why = backend->cannot_run(g, p.mode);
-      if (!why && host_memory && limit && e.memory_bytes > *limit)
-        why = fmt::format("estimated memory {:.2f} GiB exceeds the budget of {:.2f} GiB ({})", e.memory_bytes / (1 << 30),
-                          *limit / (1 << 30), budget.source());
-      if (why) {
-        set_status(row, Status::skipped, *why);
-        return {row};
-      }
-      if (precision) calibrate_point(*precision, g, p, config.quant);  // int8 activation scales, before prepare
-      const PeakMemory memory;  // prepare and timing together: the point's footprint
-      const auto exe = backend->prepare(g, p.mode, pctx.settings);
-      const Measurement meas = time_steps(*exe, config.run, p.key());
-      s.timed_s += meas.timed_s;
-      fill_measurement(row, pctx, p, g, meas);
-      rep_times = meas.rep_times;
-      if (exe->clock() == Clock::model) row["bound"] = exe->bound();  // the model's binding ceiling
-      if (p.mode == Mode::train) row["loss"] = format_number(exe->loss());
-      row["kernels"] = exe->kernels();
-      if (const auto peak = memory.peak_bytes(); peak && host_memory) row["memory_measured_bytes"] = format_number(*peak);
-      if (precision) fill_fidelity(*precision, row, g, p, config.quant);  // reduced-precision inference rows
-      set_status(row, Status::ok);
-      if (ops) write_op_rows(*ops, row, g, *exe, meas, pctx);
-    } catch (const Unsupported& err) {
-      set_status(row, Status::skipped, err.what());
-    } catch (const InputError&) {
-      throw;
-    } catch (const WriteError&) {  // the per-op file: the disk, not the point, failed
-      throw;
-    } catch (const std::exception& err) {
-      set_status(row, Status::failed, err.what());
+    // What throws from here becomes the point loop's skipped (Unsupported) or failed row.
+    Graph g = graph_of(p);
+    Row row = base_row(pctx, p, &g);
+    std::optional<std::string> why = backend->cannot_run(g, p.mode);
+    if (!why && host_memory && limit && e.memory_bytes > *limit)
+      why = fmt::format("estimated memory {:.2f} GiB exceeds the budget of {:.2f} GiB ({})", e.memory_bytes / (1 << 30),
+                        *limit / (1 << 30), budget.source());
+    if (why) {
+      set_status(row, Status::skipped, *why);
+      return {row};
     }
+    if (precision) calibrate_point(*precision, g, p, config.quant);  // int8 activation scales, before prepare
+    const PeakMemory memory;  // prepare and timing together: the point's footprint
+    const auto exe = backend->prepare(g, p.mode, pctx.settings);
+    const Measurement meas = time_steps(*exe, config.run, p.key());
+    s.timed_s += meas.timed_s;
+    fill_measurement(row, pctx, p, g, meas);
+    rep_times = meas.rep_times;
+    if (exe->clock() == Clock::model) row["bound"] = exe->bound();  // the model's binding ceiling
+    if (p.mode == Mode::train) row["loss"] = format_number(exe->loss());
+    row["kernels"] = exe->kernels();
+    if (const auto peak = memory.peak_bytes(); peak && host_memory) row["memory_measured_bytes"] = format_number(*peak);
+    if (precision) fill_fidelity(*precision, row, g, p, config.quant);  // reduced-precision inference rows
+    set_status(row, Status::ok);
+    if (ops) write_op_rows(*ops, row, g, *exe, meas, pctx);
     return {row};
   };
   ManifestInfo m = describe_run(o.command_line, *backend, ctx.settings, config.run);
