@@ -4,7 +4,7 @@
 Usage: plot.py JOBS.json
 
 JOBS.json is a list of jobs: {"kind", "data": [CSV, ...], "output": path without extension,
-"title", "options": {...}}. Kinds: heatmap, sensitivity, speedup, roofline, frontier. Each job writes
+"title", "options": {...}}. Kinds: heatmap, sensitivity, speedup, roofline, frontier, model_error. Each job writes
 <output>.png and <output>.svg. Needs only Debian's python3 and python3-matplotlib.
 """
 import csv
@@ -320,7 +320,32 @@ def frontier(job):
     save(fig, job["output"])
 
 
-KINDS = {"heatmap": heatmap, "sensitivity": sensitivity, "speedup": speedup, "roofline": roofline, "frontier": frontier}
+def model_error(job):
+    """A performance model against published measurements: predicted vs measured examples/s,
+    log-log, one colour per bound class, the y = x line and a +/-25% band."""
+    rows = [r for r in read_rows(job["data"][0]) if r["status"] == "ok"]
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    measured = [float(r["measured_examples_per_s"]) for r in rows]
+    lo, hi = min(measured) / 2, max(measured) * 2
+    line = [lo, hi]
+    ax.fill_between(line, [v / 1.25 for v in line], [v * 1.25 for v in line], color="0.85", label="+/-25%")
+    ax.plot(line, line, "k-", linewidth=1, label="y = x")
+    for i, bound in enumerate(sorted({r["bound"] for r in rows})):
+        mine = [r for r in rows if r["bound"] == bound]
+        ax.loglog([float(r["measured_examples_per_s"]) for r in mine],
+                  [float(r["predicted_examples_per_s"]) for r in mine], "o", color=f"C{i}", markersize=3,
+                  alpha=0.6, label=f"{bound} ({len(mine)})")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("measured examples/s (published)")
+    ax.set_ylabel("predicted examples/s (model)")
+    ax.set_title(title_of(job))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left", title="predicted bound")
+    save(fig, job["output"])
+
+
+KINDS = {"model_error": model_error, "heatmap": heatmap, "sensitivity": sensitivity, "speedup": speedup, "roofline": roofline, "frontier": frontier}
 
 
 def main(argv):

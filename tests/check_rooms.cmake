@@ -1,7 +1,7 @@
 # The tree's rooms and the arrows allowed between them (README "Architecture"):
 #   paradnn/, models/, analysis/  -> nothing in platforms/ or runners/
 #   platforms/                    -> not runners/; a backend's rooms not another backend's
-#   platforms/model/              -> not platforms/cpu, cuda or tpu (it predicts, it does not run)
+#   platforms/model/              -> not platforms/cpu, cuda or simulated (it predicts, it does not run)
 #   runners/                      -> platforms/*.hpp and platforms/model/ only, plus the lowp
 #                                    micro-benchmark's one public header; never a backend's private headers
 # Run: cmake -DROOT=<source dir> -P check_rooms.cmake
@@ -18,15 +18,15 @@ foreach(src ${sources})
       set(bad TRUE)
     elseif(src MATCHES "^platforms/" AND inc MATCHES "^runners/")
       set(bad TRUE)
-    elseif(src MATCHES "^platforms/model/" AND inc MATCHES "^platforms/(cpu|cuda|tpu)/")
+    elseif(src MATCHES "^platforms/model/" AND inc MATCHES "^platforms/(cpu|cuda|simulated)/")
       set(bad TRUE)
-    elseif(src MATCHES "^platforms/cpu/" AND inc MATCHES "^platforms/(cuda|tpu)/")
+    elseif(src MATCHES "^platforms/cpu/" AND inc MATCHES "^platforms/(cuda|simulated)/")
       set(bad TRUE)
-    elseif(src MATCHES "^platforms/cuda/" AND inc MATCHES "^platforms/(cpu|tpu)/")
+    elseif(src MATCHES "^platforms/cuda/" AND inc MATCHES "^platforms/(cpu|simulated)/")
       set(bad TRUE)
-    elseif(src MATCHES "^platforms/tpu/" AND inc MATCHES "^platforms/(cpu|cuda)/")
+    elseif(src MATCHES "^platforms/simulated/" AND inc MATCHES "^platforms/(cpu|cuda)/")
       set(bad TRUE)
-    elseif(src MATCHES "^runners/" AND inc MATCHES "^platforms/(cpu|cuda|tpu)/"
+    elseif(src MATCHES "^runners/" AND inc MATCHES "^platforms/(cpu|cuda|simulated)/"
            AND NOT inc STREQUAL "platforms/cpu/lowp/lowp_bench.hpp")
       set(bad TRUE)
     endif()

@@ -14,14 +14,14 @@
 #include "paradnn/graph_builder.hpp"
 #include "paradnn/grid.hpp"
 #include "platforms/model/cpu_roofline_model.hpp"
-#include "platforms/tpu/host_infeed.hpp"
-#include "platforms/model/mxu_tiles.hpp"
+#include "platforms/simulated/host_infeed.hpp"
+#include "platforms/model/matrix_unit.hpp"
 #include "platforms/model/op_fusion.hpp"
-#include "platforms/tpu/tpu_backend.hpp"
-#include "platforms/model/tpu_model.hpp"
+#include "platforms/simulated/simulated_backend.hpp"
+#include "platforms/model/step_model.hpp"
 
 using namespace paradnn;
-using namespace paradnn::tpu;
+using namespace paradnn::simulated;
 using namespace paradnn::model;
 
 namespace {
@@ -56,8 +56,8 @@ Graph paradnn_fc(int64_t nodes, int64_t batch) {
 }
 
 StepPrediction predict(const Graph& g, const std::string& slice, Mode m = Mode::train) {
-  const TpuSlice s = resolve_slice(slice);
-  return predict_step(g, m, s, s.spec.host_infeed_bytes_per_s);
+  const DeviceSlice s = resolve_slice(slice);
+  return predict_step(g, m, s, s.spec.stack.host_infeed_bytes_per_s);
 }
 
 std::string spec_text(const std::string& gen) {
@@ -75,10 +75,17 @@ TEST(TpuTiles, SublaneTileByElementSize) {
   EXPECT_EQ(sublane_tile(DType::int8), 32);
 }
 
+// A TPU spec with `mxu`-wide MXUs (v2's figures otherwise).
+DeviceSpec with_mxu(int mxu) {
+  DeviceSpec s = resolve_slice("v2").spec;
+  s.mxu_size = mxu;
+  return s;
+}
+
 TEST(TpuTiles, PaddingOnHandWorkedShapes) {
   // C[100, 300] = A[100, 200] B[200, 300] in bf16 on 128-wide MXUs:
   // m 100 -> 112 (16-row sublane tiles), k 200 -> 256, n 300 -> 384; weight-load floor 128 rows.
-  const PaddedGemm p = pad_gemm({100, 200, 300}, DType::bf16, 128);
+  const PaddedGemm p = pad_gemm({100, 200, 300}, DType::bf16, with_mxu(128));
   EXPECT_EQ(p.m, 112);
   EXPECT_EQ(p.k, 256);
   EXPECT_EQ(p.n, 384);
@@ -86,29 +93,29 @@ TEST(TpuTiles, PaddingOnHandWorkedShapes) {
   EXPECT_DOUBLE_EQ(p.issued_flops, 2.0 * 128 * 256 * 384);
   EXPECT_DOUBLE_EQ(p.useful_flops, 2.0 * 100 * 200 * 300);
   // f32 pads m to 8-row tiles; int8 to 32; 256-wide MXUs (v6e) pad k and n to 256.
-  EXPECT_EQ(pad_gemm({1000, 130, 129}, DType::f32, 128).m, 1000);
-  EXPECT_EQ(pad_gemm({1000, 130, 129}, DType::int8, 128).m, 1024);
-  const PaddedGemm w = pad_gemm({1000, 130, 129}, DType::bf16, 256);
+  EXPECT_EQ(pad_gemm({1000, 130, 129}, DType::f32, with_mxu(128)).m, 1000);
+  EXPECT_EQ(pad_gemm({1000, 130, 129}, DType::int8, with_mxu(128)).m, 1024);
+  const PaddedGemm w = pad_gemm({1000, 130, 129}, DType::bf16, with_mxu(256));
   EXPECT_EQ(w.m, 1008);
   EXPECT_EQ(w.k, 256);
   EXPECT_EQ(w.n, 256);
   // Aligned and large: no waste.
-  EXPECT_DOUBLE_EQ(pad_gemm({2048, 1024, 512}, DType::bf16, 128).efficiency(), 1.0);
+  EXPECT_DOUBLE_EQ(pad_gemm({2048, 1024, 512}, DType::bf16, with_mxu(128)).efficiency(), 1.0);
   // Small layers waste the MXU: a 32-wide layer uses 1/4 of the 128 columns.
-  EXPECT_DOUBLE_EQ(pad_gemm({2048, 128, 32}, DType::bf16, 128).efficiency(), 0.25);
+  EXPECT_DOUBLE_EQ(pad_gemm({2048, 128, 32}, DType::bf16, with_mxu(128)).efficiency(), 0.25);
 }
 
 TEST(TpuTiles, MxuSecondsAtPeakPerCore) {
-  const TpuSpec v2 = resolve_slice("v2").spec;
+  const DeviceSpec v2 = resolve_slice("v2").spec;
   // One v2 core: 45e12 / 2 FLOP/s. 2048x1024x512 is aligned: exactly flops / peak.
   const Gemm g{2048, 1024, 512};
-  EXPECT_NEAR(mxu_seconds(g, DType::bf16, v2), g.flops() / 22.5e12, 1e-15);
+  EXPECT_NEAR(matrix_seconds(g, DType::bf16, v2), g.flops() / (22.5e12 * v2.stack.matrix_efficiency), 1e-15);
   // f32 runs as one bf16 pass (XLA default precision): same MXU time.
-  EXPECT_NEAR(mxu_seconds(g, DType::f32, v2), mxu_seconds(g, DType::bf16, v2), 1e-15);
+  EXPECT_NEAR(matrix_seconds(g, DType::f32, v2), matrix_seconds(g, DType::bf16, v2), 1e-15);
 }
 
 TEST(TpuModel, OpTimePicksTheBindingCeiling) {
-  const TpuSpec v3 = resolve_slice("v3").spec;
+  const DeviceSpec v3 = resolve_slice("v3").spec;
   Segment mxu_heavy;
   mxu_heavy.gemms = {{4096, 4096, 4096}};
   mxu_heavy.hbm_bytes = 1e6;
@@ -160,10 +167,10 @@ TEST(TpuModel, MemoryCheckSkipsAnOversizedPoint) {
   // 128 layers of 8192 nodes: 8.6 G weights; f32 master, bf16 copy and f32 gradient alone
   // are ~86 GB, over the 8 GiB of HBM per v2 TensorCore.
   const Graph big = fc(128, 8192, 8000, 1000, 1024);
-  const TpuSlice v2 = resolve_slice("v2-8");
+  const DeviceSlice v2 = resolve_slice("v2-8");
   const MemoryFit f = check_memory(big, Mode::train, v2);
   ASSERT_TRUE(f.reason.has_value());
-  EXPECT_NE(f.reason->find("per TensorCore"), std::string::npos) << *f.reason;
+  EXPECT_NE(f.reason->find("per core"), std::string::npos) << *f.reason;
   EXPECT_NE(f.reason->find("TPU v2-8"), std::string::npos) << *f.reason;
   const auto backend = make_tpu_backend("v2-8", false);
   ASSERT_TRUE(backend->cannot_run(big, Mode::train).has_value());
@@ -174,26 +181,26 @@ TEST(TpuModel, MemoryCheckSkipsAnOversizedPoint) {
   EXPECT_GT(small.padding_factor, 1.0);
 }
 
-TEST(TpuSpec, EveryShippedGenerationLoads) {
+TEST(DeviceSpec, EveryShippedGenerationLoads) {
   for (const std::string gen : {"v2", "v3", "v4", "v5e", "v5p", "v6e"}) {
-    const TpuSpec s = load_spec(specs_dir() + "/" + gen + ".yaml");
+    const DeviceSpec s = load_spec(specs_dir() + "/" + gen + ".yaml");
     EXPECT_EQ(s.generation, gen);
     EXPECT_EQ(s.vector_sublanes, 8) << gen;
     EXPECT_EQ(s.vector_lanes, 128) << gen;
     EXPECT_EQ(s.mxu_size, gen == "v6e" ? 256 : 128) << gen;
-    EXPECT_GT(s.peak_bf16_flops_per_chip, 1e13) << gen;
+    EXPECT_GT(s.matrix_peak_per_chip.at(DType::bf16), 1e13) << gen;
     EXPECT_GT(s.hbm_bytes_per_s_per_chip, 1e11) << gen;
     // Where the clock is published, MXUs x size^2 x 2 x clock reproduces the peak.
     if (gen == "v2" || gen == "v3" || gen == "v4") {
       const double derived = 2.0 * s.tensorcores_per_chip * s.mxus_per_tensorcore * s.mxu_size * s.mxu_size * s.clock_hz;
-      EXPECT_NEAR(derived / s.peak_bf16_flops_per_chip, 1.0, 0.03) << gen;
+      EXPECT_NEAR(derived / s.matrix_peak_per_chip.at(DType::bf16), 1.0, 0.03) << gen;
     }
   }
 }
 
-TEST(TpuSpec, SliceNamingFollowsCloudTpu) {
+TEST(DeviceSpec, SliceNamingFollowsCloudTpu) {
   // v2/v3/v4/v5p count TensorCores; v5e/v6e count chips. A bare generation is one host.
-  TpuSlice s = resolve_slice("v3");
+  DeviceSlice s = resolve_slice("v3");
   EXPECT_EQ(s.name, "tpu:v3-8");
   EXPECT_EQ(s.chips, 4);
   EXPECT_EQ(s.cores, 8);
@@ -220,7 +227,7 @@ TEST(TpuSpec, SliceNamingFollowsCloudTpu) {
   EXPECT_EQ(b->platform().device_name, "TPU v3-8 (simulated)");
 }
 
-TEST(TpuSpec, UserSpecFileAndEnvironmentOverride) {
+TEST(DeviceSpec, UserSpecFileAndEnvironmentOverride) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "paradnn_tpu_spec_test";
   std::filesystem::create_directories(dir);
   std::string text = spec_text("v5e");
@@ -234,7 +241,7 @@ TEST(TpuSpec, UserSpecFileAndEnvironmentOverride) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(TpuSpec, MissingOrWrongFieldNamesFileLineAndKey) {
+TEST(DeviceSpec, MissingOrWrongFieldNamesFileLineAndKey) {
   std::string text = spec_text("v3");
   // Missing: drop the clock line.
   std::string missing = text;
@@ -387,17 +394,29 @@ TEST(TpuHost, Bf16RoundingAndMeasuredRate) {
   EXPECT_GT(h.bytes_per_s, 1e7);  // any real machine stages more than 10 MB/s
   EXPECT_NE(h.describe().find("measured on this host"), std::string::npos);
   const auto b = make_tpu_backend("v3-8", true);
-  EXPECT_NE(b->platform().versions.at("tpu_host_infeed").find("measured"), std::string::npos);
+  EXPECT_NE(b->platform().versions.at("host_infeed").find("measured"), std::string::npos);
 }
 
-TEST(CpuRoofline, PerOpMaxOfComputeAndMemory) {
+TEST(CpuRoofline, TheStepModelOnMeasuredCeilings) {
   PlatformFile f;
   f.compute = {{"f32", 1, 1e11, 0, "fma_kernel"}, {"f32", 2, 2e11, 0, "fma_kernel"}};
   f.bandwidth = {{"L1", 2, 1e12, 0, 1e4, "triad"}, {"DRAM", 2, 1e10, 0, 1e9, "triad"}};
   const Graph g = fc(2, 256, 2000, 200, 64, DType::f32);
-  double expect = 0;
-  for (const Op& op : g.ops) expect += std::max(op.cost.flops(Mode::train) / 2e11, op.cost.bytes(Mode::train) / 1e10);
-  EXPECT_DOUBLE_EQ(predict_step_seconds_on_cpu(g, Mode::train, f), expect);
+  // Bounded by the roofline: at least the whole step's FLOPs at the peak, at most every op's
+  // compute and memory time added (no overlap, no fusion).
+  double flops = 0, serial = 0;
+  for (const Op& op : g.ops) {
+    flops += op.cost.flops(Mode::train);
+    serial += op.cost.flops(Mode::train) / 2e11 + op.cost.bytes(Mode::train) / 1e10;
+  }
+  const double t = predict_step_seconds_on_cpu(g, Mode::train, f);
+  EXPECT_GE(t, flops / 2e11 * (1 - 1e-9));
+  EXPECT_LE(t, serial);
+  // The thread count picks its ceilings; a slower ceiling never makes the step faster.
+  EXPECT_GT(predict_step_seconds_on_cpu(g, Mode::train, f, 1), t);
+  PlatformFile slow_memory = f;
+  slow_memory.bandwidth[1].bytes_per_s = 1e9;
+  EXPECT_GT(predict_step_seconds_on_cpu(g, Mode::train, slow_memory), t);
   const auto one = roofline_ceilings(f, DType::f32, 1);
   ASSERT_TRUE(one.has_value());
   EXPECT_DOUBLE_EQ(one->peak_flops, 1e11);

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "paradnn/error.hpp"
+#include "platforms/model/step_model.hpp"
 
 namespace paradnn::model {
 
@@ -16,16 +18,25 @@ std::optional<RooflineCeilings> roofline_ceilings(const PlatformFile& f, DType t
   return RooflineCeilings{*peak, *bw};
 }
 
-double predict_step_seconds_roofline(const Graph& g, Mode m, const RooflineCeilings& c) {
-  double s = 0;
-  for (const Op& op : g.ops) s += std::max(op.cost.flops(m) / c.peak_flops, op.cost.bytes(m) / c.bandwidth_bytes);
-  return s;
+DeviceSlice cpu_device(const RooflineCeilings& c, DType t, const std::string& label) {
+  DeviceSpec spec;
+  spec.kind = DeviceKind::cpu;
+  spec.generation = spec.display_name = label;
+  spec.slice_counts = SliceUnit::chips;
+  spec.chips_per_host = 1;
+  spec.matrix_peak_per_chip[t] = spec.matrix_peak_per_chip[DType::f32] = c.peak_flops;
+  spec.vector_flops_per_s_per_chip = c.peak_flops;
+  spec.hbm_bytes_per_s_per_chip = c.bandwidth_bytes;
+  spec.hbm_bytes_per_chip = std::numeric_limits<double>::infinity();
+  spec.pcie_bytes_per_s_per_chip = spec.stack.host_infeed_bytes_per_s = std::numeric_limits<double>::infinity();
+  return make_slice(spec, 1);
 }
 
 double predict_step_seconds_on_cpu(const Graph& g, Mode m, const PlatformFile& f, int threads) {
   const auto c = roofline_ceilings(f, g.dtype, threads);
   if (!c) throw InputError("platform file lacks a compute ceiling or a DRAM bandwidth: run `paradnn roofline` again");
-  return predict_step_seconds_roofline(g, m, *c);
+  const DeviceSlice cpu = cpu_device(*c, g.dtype, f.machine.device_name);
+  return predict_step(g, m, cpu, cpu.spec.stack.host_infeed_bytes_per_s).step_s;
 }
 
 double median_abs_relative_error(std::vector<std::pair<double, double>> pm) {

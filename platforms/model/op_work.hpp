@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "paradnn/graph.hpp"
-#include "platforms/model/mxu_tiles.hpp"
+#include "platforms/model/matrix_unit.hpp"
 
 namespace paradnn::model {
 

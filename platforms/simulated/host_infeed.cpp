@@ -1,4 +1,4 @@
-#include "platforms/tpu/host_infeed.hpp"
+#include "platforms/simulated/host_infeed.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-namespace paradnn::tpu {
+namespace paradnn::simulated {
 
 uint16_t f32_to_bf16(float x) {
   uint32_t u = 0;
@@ -70,4 +70,4 @@ HostInfeed measure_host_infeed(size_t batch_bytes, int threads, int repetitions)
   return r;
 }
 
-}  // namespace paradnn::tpu
+}  // namespace paradnn::simulated

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace paradnn::tpu {
+namespace paradnn::simulated {
 
 // Round-to-nearest-even f32 -> bf16, NaN kept quiet: what XLA's convert does.
 uint16_t f32_to_bf16(float x);
@@ -23,4 +23,4 @@ struct HostInfeed {
 // `batch_bytes` bf16 bytes, `repetitions` times.
 HostInfeed measure_host_infeed(size_t batch_bytes = size_t{32} << 20, int threads = 0, int repetitions = 3);
 
-}  // namespace paradnn::tpu
+}  // namespace paradnn::simulated
