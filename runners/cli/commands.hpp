@@ -9,6 +9,7 @@ void add_run(CLI::App& app);
 void add_list(CLI::App& app);
 void add_tune(CLI::App& app);
 void add_env(CLI::App& app);
+void add_launch(CLI::App& app);
 void add_merge(CLI::App& app);
 void add_slurm(CLI::App& app);
 void add_roofline(CLI::App& app);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   paradnn::cli::add_list(app);
   paradnn::cli::add_tune(app);
   paradnn::cli::add_env(app);
+  paradnn::cli::add_launch(app);
   paradnn::cli::add_merge(app);
   paradnn::cli::add_slurm(app);
   paradnn::cli::add_roofline(app);

@@ -5,8 +5,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <string_view>
 
+#include "models/catalog.hpp"
 #include "paradnn/atomic_file.hpp"
 #include "paradnn/bounds.hpp"
 #include "paradnn/config.hpp"
@@ -108,25 +111,111 @@ SettingsFile load_settings_file(const std::string& path) {
   }
 }
 
-std::string shell_exports(const Settings& s, int physical_cores, const std::string& format) {
-  const int intra = s.intra_threads > 0 ? s.intra_threads : physical_cores;
-  const std::string bind = s.affinity == Affinity::none ? "false" : std::string(to_string(s.affinity));
-  if (format == "sh")
-    return fmt::format(
-        "export OMP_NUM_THREADS={}\nexport OMP_PROC_BIND={}\n{}"
-        "# run {} concurrent instance(s) (inter-op pools), each with these threads\n",
-        intra, bind, s.affinity == Affinity::none ? "unset OMP_PLACES\n" : "export OMP_PLACES=cores\n", s.inter_pools);
+Recommended recommended_settings(const std::string& path, const std::string& family, int64_t batch) {
+  std::vector<std::string> families;
+  for (const FamilySpec& spec : models::catalog()) families.push_back(spec.name);
+  if (std::find(families.begin(), families.end(), family) == families.end())
+    throw InputError(fmt::format("--family '{}': not a model family (expected one of {})", family,
+                                 fmt::join(families, ", ")));
+  const SettingsFile f = load_settings_file(path);
+  const auto s = f.lookup(family, batch);
+  if (!s) throw InputError(fmt::format("{}: no rule for family {} at batch {}", path, family, batch));
+  return {*s, f.platform};
+}
+
+namespace {
+
+// A shell word: bare where that is safe, else single-quoted ({0},{1} and [0,1] are not).
+std::string sh_word(const std::string& v) {
+  const bool bare = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_.,:/=-").find(c) != std::string_view::npos;
+  });
+  return bare ? v : "'" + v + "'";
+}
+
+std::string summary(const InstancePlans& p) {
+  std::string out = fmt::format("# {} instance(s) x {} thread(s), affinity {}\n", p.instances.size(),
+                                p.instances.front().threads, to_string(p.settings.affinity));
+  for (const std::string& n : p.notes) out += "# note: " + n + "\n";
+  return out;
+}
+
+std::string sh_text(const InstancePlans& p, const std::string& launch_hint) {
+  std::string out = summary(p);
+  const size_t k = p.instances.size();
+  if (k == 1) {
+    out += "# One instance: eval this output to apply it in this shell; paradnn_instance_0 CMD ARGS also pins CMD.\n";
+    for (const auto& [name, value] : p.instances[0].env)
+      if (name.rfind("PARADNN_", 0) != 0) out += fmt::format("export {}={}\n", name, sh_word(value));
+    if (p.settings.affinity == Affinity::none) out += "unset OMP_PLACES\n";
+  } else {
+    out += fmt::format(
+        "# Pools are {} separate processes, each on its own cpus: eval this output, then start every instance\n"
+        "# with its own function, e.g. paradnn_instance_0 CMD ARGS & ... paradnn_instance_{} CMD ARGS & wait\n"
+        "# (or: {} -- CMD ARGS)\n",
+        k, k - 1, launch_hint);
+  }
+  for (const InstancePlan& i : p.instances) {
+    std::vector<std::string> assignments;
+    for (const auto& [name, value] : i.env) assignments.push_back(name + "=" + sh_word(value));
+    out += fmt::format("# instance {}: cpus {}{}\n", i.index, cpu_list(i.cpus), i.places.empty() ? "" : ", places " + i.places);
+    out += fmt::format("paradnn_instance_{}() {{ env {} taskset -c {} \"$@\"; }}\n", i.index, fmt::join(assignments, " "),
+                       cpu_list(i.cpus));
+  }
+  return out;
+}
+
+// Python that picks this copy's instance by PARADNN_INSTANCE, pins it and sets its OpenMP
+// variables before the framework loads its runtime (which reads them once).
+std::string python_placement(const InstancePlans& p, const std::string& framework, const std::string& launch_hint) {
+  std::string out = summary(p);
+  const std::string module = framework == "TensorFlow" ? "tensorflow" : "torch";
+  if (p.instances.size() == 1)
+    out += fmt::format("# One instance: run this at the top of your script, before importing {}.\n", module);
+  else
+    out += fmt::format(
+        "# Pools are separate processes, not {}'s inter-op threads: start {} copies of your script with\n"
+        "#   {} -- python3 SCRIPT.py\n"
+        "# Each copy picks its placement below by PARADNN_INSTANCE; run this before importing {}.\n",
+        framework, p.instances.size(), launch_hint, module);
+  out += "import os\nINSTANCES = [\n";
+  for (const InstancePlan& i : p.instances) {
+    std::vector<std::string> env;
+    for (const auto& [name, value] : i.env) env.push_back(fmt::format("\"{}\": \"{}\"", name, value));
+    out += fmt::format("    {{\"cpus\": [{}], \"env\": {{{}}}}},\n", fmt::join(i.cpus, ", "), fmt::join(env, ", "));
+  }
+  out +=
+      "]\nmine = INSTANCES[int(os.environ.get(\"PARADNN_INSTANCE\", \"0\"))]\n"
+      "os.sched_setaffinity(0, mine[\"cpus\"])\nos.environ.update(mine[\"env\"])\n";
+  return out;
+}
+
+}  // namespace
+
+std::string shell_exports(const InstancePlans& plan, const std::string& format, const std::string& launch_hint) {
+  const int threads = plan.instances.front().threads;
+  // Each instance steps its graph one op after another, so the framework's own inter-op
+  // threads are 1: the pools are the processes.
+  if (format == "sh") return sh_text(plan, launch_hint);
   if (format == "tf")
-    return fmt::format(
-        "# TensorFlow\nimport tensorflow as tf\ntf.config.threading.set_intra_op_parallelism_threads({})\n"
-        "tf.config.threading.set_inter_op_parallelism_threads({})\n# and export OMP_NUM_THREADS={} OMP_PROC_BIND={}\n",
-        intra, s.inter_pools, intra, bind);
+    return python_placement(plan, "TensorFlow", launch_hint) +
+           fmt::format(
+               "import tensorflow as tf\ntf.config.threading.set_intra_op_parallelism_threads({})\n"
+               "tf.config.threading.set_inter_op_parallelism_threads(1)  # one op at a time per instance\n",
+               threads);
   if (format == "torch")
-    return fmt::format(
-        "# PyTorch\nimport torch\ntorch.set_num_threads({})\ntorch.set_num_interop_threads({})\n"
-        "# and export OMP_NUM_THREADS={} OMP_PROC_BIND={}\n",
-        intra, s.inter_pools, intra, bind);
+    return python_placement(plan, "PyTorch", launch_hint) +
+           fmt::format(
+               "import torch\ntorch.set_num_threads({})\n"
+               "torch.set_num_interop_threads(1)  # not the pool count: pools are the processes above\n",
+               threads);
   throw InputError("unknown format '" + format + "' (expected sh, tf or torch)");
+}
+
+std::string shell_exports(const Settings& s, int physical_cores, const std::string& format) {
+  CpuCores machine;
+  for (int c = 0; c < std::max(1, physical_cores); ++c) machine.cores.push_back({c});
+  return shell_exports(plan_instances(s, machine), format, "paradnn launch --settings FILE --family F --batch N");
 }
 
 }  // namespace paradnn

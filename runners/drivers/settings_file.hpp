@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "platforms/backend.hpp"
+#include "runners/drivers/instance_plan.hpp"
 
 namespace paradnn {
 
@@ -27,7 +28,21 @@ struct SettingsFile {
 void save_settings_file(const SettingsFile& f, const std::string& path);
 SettingsFile load_settings_file(const std::string& path);  // InputError with file:line:key
 
-// Shell lines applying `s`: format "sh" (OpenMP exports), "tf" (TensorFlow), "torch" (PyTorch).
+// The rule a settings file gives `family` at `batch`; InputError for a family that is not
+// a model family (it would silently fall through to the '*' rule) or when no rule matches.
+struct Recommended {
+  Settings settings;
+  std::string platform;
+};
+Recommended recommended_settings(const std::string& path, const std::string& family, int64_t batch);
+
+// What each instance of `plan` needs, as text: format "sh" (a shell function per instance
+// that sets the OpenMP and Intel OpenMP variables and pins with taskset; with one instance
+// also plain exports), "tf" (TensorFlow) or "torch" (PyTorch), where each copy of a script
+// picks its instance by PARADNN_INSTANCE. `launch_hint` is the paradnn launch command line
+// that starts the instances.
+std::string shell_exports(const InstancePlans& plan, const std::string& format, const std::string& launch_hint);
+// The same for a machine of `physical_cores` cpus 0..n-1, one per core.
 std::string shell_exports(const Settings& s, int physical_cores, const std::string& format);
 
 }  // namespace paradnn
