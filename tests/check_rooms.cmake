@@ -1,6 +1,7 @@
 # The tree's rooms and the arrows allowed between them (README "Architecture"):
 #   paradnn/, models/, analysis/  -> nothing in platforms/ or runners/
 #   platforms/                    -> not runners/; a backend's rooms not another backend's
+#   platforms/torch/              -> paradnn/ and platforms/backend.hpp only; only the registry includes it
 #   platforms/model/              -> not platforms/cpu, cuda or simulated (it predicts, it does not run)
 #   runners/                      -> platforms/*.hpp and platforms/model/ only, plus the lowp
 #                                    micro-benchmark's one public header; never a backend's private headers
@@ -29,6 +30,11 @@ foreach(src ${sources})
     elseif(src MATCHES "^runners/" AND inc MATCHES "^platforms/(cpu|cuda|simulated)/"
            AND NOT inc STREQUAL "platforms/cpu/lowp/lowp_bench.hpp")
       set(bad TRUE)
+    elseif(src MATCHES "^platforms/torch/" AND inc MATCHES "^(platforms|models)/"
+           AND NOT inc MATCHES "^platforms/(backend\\.hpp|torch/)")
+      set(bad TRUE)  # the torch room: core and the Backend interface only
+    elseif(inc MATCHES "^platforms/torch/" AND NOT src MATCHES "^platforms/(torch/|registry\\.cpp)")
+      set(bad TRUE)  # nothing but the registry reaches into the torch room
     endif()
     if(bad)
       list(APPEND violations "${src} includes ${inc}")

@@ -24,7 +24,7 @@ void add_run(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("run", "Run a sweep: one CSV row per grid point, flushed as each point ends");
   cmd->add_option("config", o->config_path, "Sweep YAML, e.g. configs/quick.yaml")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", o->output, "Results CSV (default results/<config name>.csv)");
-  cmd->add_option("--backend", o->backend, "cpu, cuda, or tpu:GEN[-N] (e.g. tpu:v3-8)")->capture_default_str();
+  cmd->add_option("--backend", o->backend, "cpu, cuda, torch, or tpu:GEN[-N] (e.g. tpu:v3-8)")->capture_default_str();
   cmd->add_option("--tpu-host", o->tpu_host, "tpu backends: host figures from the spec, or measured on this machine")
       ->check(CLI::IsMember({"spec", "this"}))
       ->capture_default_str();

@@ -14,6 +14,8 @@ void add_tune(CLI::App& app) {
   cmd->add_option("-o,--output", o->output, "Every measurement as CSV (default results/tune-<config>.csv)");
   cmd->add_option("--settings-out", o->settings_output, "Derived rules (default results/settings-<platform>.yaml)");
   cmd->add_option("--report", o->report_output, "Markdown report (default results/tune-<config>.md)");
+  cmd->add_option("--backend", o->backend, "cpu (oneDNN) or torch (PyTorch workers: threads, instances, affinity)")
+      ->capture_default_str();
   cmd->add_option("--filter", o->filter, "Only workloads matching, e.g. 'family==fc'");
   cmd->add_flag("--force", o->force, "Overwrite an existing measurement file");
   cmd->add_flag("--resume", o->resume, "Measure only the workloads the measurement file lacks");

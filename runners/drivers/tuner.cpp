@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "models/catalog.hpp"
 #include "paradnn/atomic_file.hpp"
@@ -165,14 +166,23 @@ std::string gain(const WorkloadResult& w, int base) {
   const Trial& b = w.trials[static_cast<size_t>(w.best)];
   const Trial& o = w.trials[static_cast<size_t>(base)];
   const bool real = b.examples_lo > o.examples_hi;
-  return fmt::format("{:.2f}x ({})", b.examples_per_s / o.examples_per_s, real ? "real" : "noise");
+  // Spreads measured while other work shared our CPUs say nothing about the settings.
+  const char* verdict = b.busy || o.busy ? "machine busy" : real ? "real" : "noise";
+  return fmt::format("{:.2f}x ({})", b.examples_per_s / o.examples_per_s, verdict);
 }
 
 std::string report_markdown(const TuneSummary& s, const PlatformInfo& platform) {
   std::string md = fmt::format("# Tuning report\n\nPlatform: {} ({} cores, {} hardware threads, ISA {}). Wall time {:.0f} s.\n\n",
                                platform.device_name, platform.cores, platform.hardware_threads, platform.isa, s.wall_s);
   md += "Speedups compare examples/s at the median; 'real' means the best setting's p10..p90 range lies above "
-        "the baseline's, 'noise' that the ranges overlap.\n\n";
+        "the baseline's, 'noise' that the ranges overlap, 'machine busy' that other work ran on our CPUs during either "
+        "measurement and again when it was re-measured (the manifest has the load figures).\n\n";
+  int measured = 0, busy = 0;
+  for (const WorkloadResult& w : s.workloads)
+    for (const Trial& t : w.trials) ++measured, busy += t.busy;
+  if (busy)
+    md += fmt::format("**{} of {} settings were measured while other work ran on this machine's CPUs, twice**; "
+                      "their comparisons say 'machine busy'.\n\n", busy, measured);
   md += "| workload | mode | batch | best settings | examples/s | vs default | vs framework | held out |\n";
   md += "|---|---|---|---|---|---|---|---|\n";
   for (const WorkloadResult& w : s.workloads) {
@@ -276,7 +286,9 @@ TuneSummary run_tune(const TuneOptions& o) {
   const Settings fw = framework_settings(platform.cores, platform.sockets);
 
   std::map<std::string, WorkloadResult> measured;  // this run's workloads, by point key
+  std::vector<LoadRecord> point_loads;              // the point in flight's, for the manifest
   PointTask task;
+  task.loads = [&](const GridEntry&) { return std::exchange(point_loads, {}); };
   task.columns = result_columns();
   task.describe = [&](const GridEntry& e) { return base_row(ctx, e.point, nullptr); };
   task.run = [&](const GridEntry& e) -> std::vector<Row> {
@@ -303,7 +315,18 @@ TuneSummary run_tune(const TuneOptions& o) {
       t.settings = st;
       try {
         auto exe = backend->prepare(g, p.mode, st);
-        t.m = time_steps(*exe, config.run, p.key());
+        // The busy-machine guard: a measurement other work shared our CPUs with is taken once
+        // more; if the machine is still busy the trial says so and its comparisons do too.
+        for (int attempt = 0; attempt < 2; ++attempt) {
+          const LoadSample before = sample_load();
+          t.m = time_steps(*exe, config.run, p.key());
+          const LoadSample after = sample_load();
+          const LoadVerdict v = judge_load(before, after);
+          point_loads.push_back({fmt::format("{} {}{}", p.key(), settings_text(st), attempt ? " (re-measured)" : ""),
+                                 before, after, v});
+          t.busy = v.busy;
+          if (!v.busy) break;
+        }
         fill_measurement(row, c, p, g, t.m);
         set_status(row, Status::ok);
       } catch (const std::exception& err) {

@@ -7,6 +7,7 @@
 
 #include "paradnn/config.hpp"
 #include "runners/drivers/settings_file.hpp"
+#include "runners/harness/load_guard.hpp"
 #include "runners/harness/timing.hpp"
 
 namespace paradnn {
@@ -24,6 +25,7 @@ struct Trial {
   Settings settings;
   Measurement m;
   double examples_per_s = 0, examples_lo = 0, examples_hi = 0;  // from median, p90, p10 times
+  bool busy = false;  // other work ran on our CPUs during it, and again when re-measured
 };
 
 struct WorkloadResult {

@@ -117,12 +117,23 @@ void write_manifest(const std::string& path, const ManifestInfo& m, const Config
   write_runs(path, runs);
 }
 
-void end_manifest_run(const std::string& path, const std::string& run_id) {
+void end_manifest_run(const std::string& path, const std::string& run_id, const std::vector<LoadRecord>& loads) {
   YAML::Node runs = earlier_runs(path);
   for (YAML::Node r : runs)
     if (r["run_id"] && r["run_id"].as<std::string>() == run_id) {
       r["ended_utc"] = utc_now();
       r["load"]["end"] = load_average();
+      for (const LoadRecord& l : loads) {  // what else ran on our CPUs during each measurement
+        YAML::Node m;
+        m["what"] = l.what;
+        m["busy"] = l.verdict.busy;
+        m["seconds"] = format_number(l.verdict.seconds);
+        m["others_cpus"] = format_number(l.verdict.others_cpus);
+        m["steal_share"] = format_number(l.verdict.steal_share);
+        m["loadavg1"] = fmt::format("{} -> {}", l.before.loadavg1, l.after.loadavg1);
+        m["others_running"] = fmt::format("{} -> {}", l.before.others_running(), l.after.others_running());
+        r["load"]["measurements"].push_back(m);
+      }
     }
   write_runs(path, runs);
 }

@@ -11,6 +11,7 @@
 #include "paradnn/config.hpp"
 #include "paradnn/platform_file.hpp"
 #include "platforms/backend.hpp"
+#include "runners/harness/load_guard.hpp"
 
 namespace paradnn {
 
@@ -29,8 +30,9 @@ struct ManifestInfo {
 // else as the only one. Written atomically.
 void write_manifest(const std::string& path, const ManifestInfo& m, const Config& c, bool append = false);
 
-// Records the end of run `run_id` in the manifest: ended_utc and the load averages.
-void end_manifest_run(const std::string& path, const std::string& run_id);
+// Records the end of run `run_id` in the manifest: ended_utc, the load averages and the load
+// before and after each measurement (the busy-machine guard's records).
+void end_manifest_run(const std::string& path, const std::string& run_id, const std::vector<LoadRecord>& loads = {});
 
 // What a run on `backend` under `settings` says of itself: command, backend, machine,
 // the settings it ran with (threads as the backend resolves them) and the timing method.

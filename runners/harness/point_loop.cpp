@@ -202,6 +202,7 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
   const InterruptHandler ctrl_c;
   const auto t0 = std::chrono::steady_clock::now();
   Progress bar(todo.size(), Progress::for_stderr(o_.progress && o_.write));
+  std::vector<LoadRecord> loads;  // the busy-machine guard's, for the manifest
   for (const GridEntry* entry : todo) {
     if (g_stop) {
       s.interrupted = g_interrupted = true;
@@ -217,6 +218,7 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
       continue;
     }
     std::vector<Row> rows;
+    const LoadSample load_before = sample_load();
     try {
       rows = task.run(*e);
     } catch (const InputError&) {
@@ -233,12 +235,18 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
       const Status status = status_of(row);
       (status == Status::ok ? s.ok : status == Status::skipped ? s.skipped : s.failed)++;
     }
+    if (task.loads) {
+      for (LoadRecord& l : task.loads(*e)) loads.push_back(std::move(l));
+    } else {
+      const LoadSample load_after = sample_load();
+      loads.push_back({e->point.key(), load_before, load_after, judge_load(load_before, load_after)});
+    }
     if (task.written) task.written(*e);
     const Row first = rows.empty() ? Row{} : rows.front();
     bar.finish(rows.empty() ? "no rows" : row_field(first, "status"), row_field(first, "examples_per_s"));
   }
   if (out) out->sync();  // the rows survive a power loss once the command says they are done
-  if (out) end_manifest_run(beside(".manifest.yaml"), run_id_);
+  if (out) end_manifest_run(beside(".manifest.yaml"), run_id_, loads);
   bar.done();
   s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;

@@ -12,6 +12,7 @@
 
 #include "paradnn/csv.hpp"
 #include "paradnn/grid.hpp"
+#include "runners/harness/load_guard.hpp"
 #include "runners/harness/manifest.hpp"
 
 namespace paradnn {
@@ -54,6 +55,9 @@ struct PointTask {
   // Optional: called once the point's rows are in the output, for files beside it that must
   // not run ahead of it (a point whose row is missing runs again on --resume).
   std::function<void(const GridEntry&)> written;
+  // Optional: the load around each measurement the point took (tune: one per setting). Without
+  // it the loop records the load before and after the whole point. Both go to the manifest.
+  std::function<std::vector<LoadRecord>(const GridEntry&)> loads;
 };
 
 struct LoopSummary {
