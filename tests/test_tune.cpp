@@ -1,5 +1,6 @@
 // Tuning: pools really overlap, settings files round-trip, rules come out of a table, env output.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -65,6 +66,31 @@ TEST(Tune, SettingsFileRoundTripAndLookup) {
   EXPECT_TRUE(same_settings(*g.lookup("fc", 1024), {2, 1, Affinity::none}));
   EXPECT_TRUE(same_settings(*g.lookup("rnn", 8), {2, 1, Affinity::spread}));
   EXPECT_EQ(g.rules[0].evidence, "synthetic");
+}
+
+// Rules per mode: training and inference want different settings; a rule without a mode
+// serves both, and a lookup without one takes the first that matches.
+TEST(Tune, RulesByModeRoundTripAndLookup) {
+  SettingsFile f;
+  f.rules.push_back({"fc", 1, INT64_MAX, {2, 1, Affinity::close}, "", "train"});
+  f.rules.push_back({"fc", 1, INT64_MAX, {1, 2, Affinity::spread}, "", "infer"});
+  const std::string path = testing::TempDir() + "/settings-modes-" + std::to_string(getpid()) + ".yaml";
+  save_settings_file(f, path);
+  const SettingsFile g = load_settings_file(path);
+  ASSERT_EQ(g.rules.size(), 2u);
+  EXPECT_TRUE(same_settings(*g.lookup("fc", 16, "train"), {2, 1, Affinity::close}));
+  EXPECT_TRUE(same_settings(*g.lookup("fc", 16, "infer"), {1, 2, Affinity::spread}));
+  EXPECT_TRUE(same_settings(*g.lookup("fc", 16), {2, 1, Affinity::close}));
+  EXPECT_FALSE(g.lookup("cnn", 16, "infer").has_value());
+  std::ofstream(path) << "rules:\n  - family: fc\n    mode: serve\n    intra_threads: 2\n    inter_pools: 1\n    affinity: close\n";
+  try {
+    load_settings_file(path);
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("mode"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(":3"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
 }
 
 TEST(Tune, BadSettingsFileNamesKeyAndLine) {

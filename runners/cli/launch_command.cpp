@@ -17,6 +17,7 @@ void add_launch(CLI::App& app) {
   struct Opts {
     std::string settings, family = "fc", affinity;
     int64_t batch = 256;
+    std::string mode = "train";
     int instances = 0, threads = -1;
     bool dry_run = false;
     std::vector<std::string> command;
@@ -27,6 +28,7 @@ void add_launch(CLI::App& app) {
   cmd->add_option("--settings", o->settings, "Settings YAML (from paradnn tune)")->check(CLI::ExistingFile);
   cmd->add_option("--family", o->family, "Model family the settings are for")->capture_default_str();
   cmd->add_option("--batch", o->batch, "Batch size the settings are for")->capture_default_str();
+  cmd->add_option("--mode", o->mode, "train or infer: the rules differ")->capture_default_str();
   cmd->add_option("--instances", o->instances, "Instances to start, instead of the rule's inter_pools");
   cmd->add_option("--threads", o->threads, "OpenMP threads per instance, instead of the rule's intra_threads (0 = all cores)");
   cmd->add_option("--affinity", o->affinity, "none, close or spread, instead of the rule's (default close without --settings)")
@@ -37,7 +39,7 @@ void add_launch(CLI::App& app) {
   cmd->callback([o]() {
     Settings s{0, 1, Affinity::close};
     if (!o->settings.empty()) {
-      s = recommended_settings(o->settings, o->family, o->batch).settings;
+      s = recommended_settings(o->settings, o->family, o->batch, o->mode).settings;
     } else if (o->instances == 0 || o->threads < 0) {
       throw InputError("launch: give --settings FILE, or both --instances K and --threads T");
     }

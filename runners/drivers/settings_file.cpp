@@ -17,9 +17,11 @@
 
 namespace paradnn {
 
-std::optional<Settings> SettingsFile::lookup(const std::string& family, int64_t batch) const {
+std::optional<Settings> SettingsFile::lookup(const std::string& family, int64_t batch, const std::string& mode) const {
   for (const SettingsRule& r : rules)
-    if ((r.family == family || r.family == "*") && batch >= r.batch_min && batch <= r.batch_max) return r.settings;
+    if ((r.family == family || r.family == "*") && (r.mode == "*" || mode == "*" || r.mode == mode) &&
+        batch >= r.batch_min && batch <= r.batch_max)
+      return r.settings;
   return std::nullopt;
 }
 
@@ -32,6 +34,7 @@ void save_settings_file(const SettingsFile& f, const std::string& path) {
   for (const SettingsRule& r : f.rules) {
     y << YAML::BeginMap;
     y << YAML::Key << "family" << YAML::Value << r.family;
+    if (r.mode != "*") y << YAML::Key << "mode" << YAML::Value << r.mode;
     y << YAML::Key << "batch_min" << YAML::Value << r.batch_min;
     if (r.batch_max != INT64_MAX) y << YAML::Key << "batch_max" << YAML::Value << r.batch_max;
     y << YAML::Key << "intra_threads" << YAML::Value << r.settings.intra_threads;
@@ -72,9 +75,11 @@ void only_keys(const std::string& path, const YAML::Node& map, const std::vector
 
 SettingsRule rule_of(const std::string& path, const YAML::Node& n) {
   if (!n.IsMap()) fail(path, n, "rules", "each rule is a mapping (family, batch_min, intra_threads, ...)");
-  only_keys(path, n, {"family", "batch_min", "batch_max", "intra_threads", "inter_pools", "affinity", "evidence"});
+  only_keys(path, n, {"family", "mode", "batch_min", "batch_max", "intra_threads", "inter_pools", "affinity", "evidence"});
   SettingsRule r;
   r.family = field<std::string>(path, n, "family");
+  if (n["mode"]) r.mode = field<std::string>(path, n, "mode");
+  if (r.mode != "train" && r.mode != "infer" && r.mode != "*") fail(path, n["mode"], "mode", "expected train, infer or *");
   r.batch_min = n["batch_min"] ? field<int64_t>(path, n, "batch_min") : 1;
   r.batch_max = n["batch_max"] ? field<int64_t>(path, n, "batch_max") : INT64_MAX;
   if (r.batch_min < 1 || r.batch_max < r.batch_min) fail(path, n, "batch_min", "expected 1 <= batch_min <= batch_max");
@@ -111,15 +116,18 @@ SettingsFile load_settings_file(const std::string& path) {
   }
 }
 
-Recommended recommended_settings(const std::string& path, const std::string& family, int64_t batch) {
+Recommended recommended_settings(const std::string& path, const std::string& family, int64_t batch,
+                                 const std::string& mode) {
   std::vector<std::string> families;
   for (const FamilySpec& spec : models::catalog()) families.push_back(spec.name);
   if (std::find(families.begin(), families.end(), family) == families.end())
     throw InputError(fmt::format("--family '{}': not a model family (expected one of {})", family,
                                  fmt::join(families, ", ")));
   const SettingsFile f = load_settings_file(path);
-  const auto s = f.lookup(family, batch);
-  if (!s) throw InputError(fmt::format("{}: no rule for family {} at batch {}", path, family, batch));
+  if (mode != "train" && mode != "infer" && mode != "*")
+    throw InputError(fmt::format("--mode '{}': expected train or infer", mode));
+  const auto s = f.lookup(family, batch, mode);
+  if (!s) throw InputError(fmt::format("{}: no rule for family {} at batch {} ({})", path, family, batch, mode));
   return {*s, f.platform};
 }
 

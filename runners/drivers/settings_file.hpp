@@ -16,13 +16,14 @@ struct SettingsRule {
   int64_t batch_min = 1, batch_max = INT64_MAX;
   Settings settings;
   std::string evidence;  // how the rule was derived (workloads, mean fraction of best)
+  std::string mode = "*";  // train, infer, or * for either: threads pay off differently in each
 };
 
 struct SettingsFile {
   std::string platform, generated_utc;
   std::vector<SettingsRule> rules;
-  // The first rule matching family and batch.
-  std::optional<Settings> lookup(const std::string& family, int64_t batch) const;
+  // The first rule matching family, batch and mode ("*": a rule for either mode).
+  std::optional<Settings> lookup(const std::string& family, int64_t batch, const std::string& mode = "*") const;
 };
 
 void save_settings_file(const SettingsFile& f, const std::string& path);
@@ -34,7 +35,8 @@ struct Recommended {
   Settings settings;
   std::string platform;
 };
-Recommended recommended_settings(const std::string& path, const std::string& family, int64_t batch);
+Recommended recommended_settings(const std::string& path, const std::string& family, int64_t batch,
+                                 const std::string& mode = "*");
 
 // What each instance of `plan` needs, as text: format "sh" (a shell function per instance
 // that sets the OpenMP and Intel OpenMP variables and pins with taskset; with one instance

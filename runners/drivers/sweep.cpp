@@ -121,7 +121,7 @@ SweepSummary run_sweep(const SweepOptions& o) {
   const auto context_of = [&](const Point& p) {
     RunContext c = ctx;
     if (recommended)
-      if (const auto st = recommended->lookup(p.family, p.batch)) {
+      if (const auto st = recommended->lookup(p.family, p.batch, std::string(to_string(p.mode)))) {
         c.settings = *st;
         c.intra_threads = backend->threads_used(*st);
       }

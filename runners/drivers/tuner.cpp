@@ -127,11 +127,14 @@ SettingsFile derive_rules(const std::vector<WorkloadResult>& workloads, const st
   SettingsFile f;
   f.platform = platform;
   f.generated_utc = utc_now();
-  std::map<std::string, std::vector<const WorkloadResult*>> by_family;
+  // Per family and mode: training adds backward and update work to every step, so more
+  // threads pay off earlier there than in inference, and extra pools cost far more.
+  std::map<std::pair<std::string, std::string>, std::vector<const WorkloadResult*>> by_family;
   for (const WorkloadResult& w : workloads)
-    if (!w.held_out && w.best >= 0) by_family[w.point.family].push_back(&w);
+    if (!w.held_out && w.best >= 0) by_family[{w.point.family, std::string(to_string(w.point.mode))}].push_back(&w);
   std::vector<const WorkloadResult*> all;
-  for (const auto& [family, group] : by_family) {
+  for (const auto& [family_mode, group] : by_family) {
+    const auto& [family, mode] = family_mode;
     std::set<int64_t> batches;
     for (const auto* w : group) batches.insert(w->point.batch);
     for (const auto& [lo, hi] : batch_ranges(batches)) {
@@ -140,6 +143,7 @@ SettingsFile derive_rules(const std::vector<WorkloadResult>& workloads, const st
         if (w->point.batch >= lo && w->point.batch <= hi) in.push_back(w);
       if (auto r = best_rule(in)) {
         r->family = family;
+        r->mode = mode;
         r->batch_min = lo;
         r->batch_max = hi;
         f.rules.push_back(*r);
@@ -174,6 +178,8 @@ std::string gain(const WorkloadResult& w, int base) {
 std::string report_markdown(const TuneSummary& s, const PlatformInfo& platform) {
   std::string md = fmt::format("# Tuning report\n\nPlatform: {} ({} cores, {} hardware threads, ISA {}). Wall time {:.0f} s.\n\n",
                                platform.device_name, platform.cores, platform.hardware_threads, platform.isa, s.wall_s);
+  md += "Every setting is measured twice, the second pass in reverse order, and the faster measurement kept "
+        "(interference only slows a measurement down). ";
   md += "Speedups compare examples/s at the median; 'real' means the best setting's p10..p90 range lies above "
         "the baseline's, 'noise' that the ranges overlap, 'machine busy' that other work ran on our CPUs during either "
         "measurement and again when it was re-measured (the manifest has the load figures).\n\n";
@@ -195,9 +201,9 @@ std::string report_markdown(const TuneSummary& s, const PlatformInfo& platform) 
                       w.point.batch, settings_text(b.settings), b.examples_per_s, gain(w, w.default_baseline),
                       gain(w, w.framework_baseline), w.held_out ? "yes" : "");
   }
-  md += "\n## Derived rules\n\n| family | batch | settings | evidence |\n|---|---|---|---|\n";
+  md += "\n## Derived rules\n\n| family | mode | batch | settings | evidence |\n|---|---|---|---|---|\n";
   for (const SettingsRule& r : s.rules.rules)
-    md += fmt::format("| {} | {}..{} | {} | {} |\n", r.family, r.batch_min,
+    md += fmt::format("| {} | {} | {}..{} | {} | {} |\n", r.family, r.mode, r.batch_min,
                       r.batch_max == INT64_MAX ? std::string("") : std::to_string(r.batch_max), settings_text(r.settings),
                       r.evidence);
   md += "\n## Held-out check\n\n| workload | mode | batch | rule settings | fraction of best |\n|---|---|---|---|---|\n";
@@ -205,7 +211,7 @@ std::string report_markdown(const TuneSummary& s, const PlatformInfo& platform) 
   int n = 0;
   for (const WorkloadResult& w : s.workloads) {
     if (!w.held_out || w.best < 0) continue;
-    const auto rule = s.rules.lookup(w.point.family, w.point.batch);
+    const auto rule = s.rules.lookup(w.point.family, w.point.batch, std::string(to_string(w.point.mode)));
     const Trial* t = rule ? w.find(*rule) : nullptr;
     if (!t) continue;
     const double frac = t->examples_per_s / w.trials[static_cast<size_t>(w.best)].examples_per_s;
@@ -306,7 +312,8 @@ TuneSummary run_tune(const TuneOptions& o) {
       measured[p.key()] = w;
       return {row};
     }
-    const auto measure = [&](const Settings& st) {
+    // One measurement of `st`: its trial and row, or its failed row.
+    const auto measure_once = [&](const Settings& st) -> std::pair<std::optional<Trial>, Row> {
       RunContext c = ctx;
       c.settings = st;
       c.intra_threads = st.intra_threads;
@@ -331,15 +338,21 @@ TuneSummary run_tune(const TuneOptions& o) {
         set_status(row, Status::ok);
       } catch (const std::exception& err) {
         set_status(row, Status::failed, err.what());
-        rows.push_back(row);
-        return;
+        return {std::nullopt, row};
       }
-      rows.push_back(row);
       const double ex = static_cast<double>(st.inter_pools * p.batch);
       t.examples_per_s = ex / t.m.median_s;
       t.examples_lo = ex / t.m.p90_s;
       t.examples_hi = ex / t.m.p10_s;
-      w.trials.push_back(t);
+      return {t, row};
+    };
+    std::vector<size_t> row_of;  // each trial's row
+    const auto measure = [&](const Settings& st) {
+      auto [t, row] = measure_once(st);
+      rows.push_back(row);
+      if (!t) return;
+      row_of.push_back(rows.size() - 1);
+      w.trials.push_back(*t);
     };
     double best = 0;
     for (size_t k = 0; k < combos.size(); ++k) {
@@ -357,6 +370,17 @@ TuneSummary run_tune(const TuneOptions& o) {
     }
     for (const Settings& base : {def, fw})
       if (!w.find(base)) measure(base);
+    // A second pass in reverse order keeps each setting's faster measurement. Interference
+    // (a vCPU the hypervisor lends elsewhere for a moment, a burst of other work) only ever
+    // slows a measurement down, and it comes and goes: on a 2-vCPU VM one of every few
+    // 2-thread measurements ran at 1-thread speed with no steal recorded.
+    for (size_t i = w.trials.size(); i-- > 0;) {
+      auto [again, row] = measure_once(w.trials[i].settings);
+      if (again && again->examples_per_s > w.trials[i].examples_per_s) {
+        w.trials[i] = *again;
+        rows[row_of[i]] = row;
+      }
+    }
     measured[p.key()] = w;
     return rows;
   };
