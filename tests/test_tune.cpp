@@ -93,6 +93,23 @@ TEST(Tune, RulesByModeRoundTripAndLookup) {
   std::remove(path.c_str());
 }
 
+// A rule file from another machine says its counts are that machine's.
+TEST(Tune, RulesSayWhenTheCoreCountDiffers) {
+  SettingsFile f;
+  f.tuned_cores = 2;
+  f.rules.push_back({"*", 1, INT64_MAX, {2, 1, Affinity::close}, ""});
+  const std::string path = testing::TempDir() + "/settings-cores-" + std::to_string(getpid()) + ".yaml";
+  save_settings_file(f, path);
+  EXPECT_EQ(load_settings_file(path).tuned_cores, 2);
+  const Recommended r = recommended_settings(path, "fc", 16);
+  EXPECT_FALSE(r.topology_note(2).has_value());
+  const auto note = r.topology_note(64);
+  ASSERT_TRUE(note.has_value());
+  EXPECT_NE(note->find("tuned where 2 core(s)"), std::string::npos) << *note;
+  EXPECT_NE(note->find("64 are here"), std::string::npos) << *note;
+  std::remove(path.c_str());
+}
+
 TEST(Tune, BadSettingsFileNamesKeyAndLine) {
   const std::string path = testing::TempDir() + "/bad-settings.yaml";
   std::ofstream(path) << "rules:\n  - family: fc\n    intra_threads: 2\n    inter_pools: 1\n    affinity: tight\n";

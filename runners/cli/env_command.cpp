@@ -30,6 +30,7 @@ void add_env(CLI::App& app) {
     const InstancePlans plan = plan_instances(r.settings, cpus);
     std::vector<int> all;
     for (const auto& core : cpus.cores) all.insert(all.end(), core.begin(), core.end());
+    if (const auto note = r.topology_note(static_cast<int>(cpus.cores.size()))) fmt::print("# note: {}\n", *note);
     fmt::print("# paradnn settings for {} batch {}{}\n# allowed cpus {}: {} core(s), {} hardware thread(s)\n{}",
                o->family, o->batch, r.platform.empty() ? "" : " (tuned on " + r.platform + ")", cpu_list(all), cpus.cores.size(), cpus.pus(),
                shell_exports(plan, o->format,

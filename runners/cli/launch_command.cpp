@@ -38,8 +38,12 @@ void add_launch(CLI::App& app) {
   cmd->footer("Example: paradnn launch --settings results/settings-x.yaml --family fc --batch 16 -- python3 train.py");
   cmd->callback([o]() {
     Settings s{0, 1, Affinity::close};
+    const CpuCores cpus = inherited_cores();
     if (!o->settings.empty()) {
-      s = recommended_settings(o->settings, o->family, o->batch, o->mode).settings;
+      const Recommended r = recommended_settings(o->settings, o->family, o->batch, o->mode);
+      s = r.settings;
+      if (const auto note = r.topology_note(static_cast<int>(cpus.cores.size())))
+        fmt::print(stderr, "paradnn launch: note: {}\n", *note);
     } else if (o->instances == 0 || o->threads < 0) {
       throw InputError("launch: give --settings FILE, or both --instances K and --threads T");
     }
@@ -55,7 +59,7 @@ void add_launch(CLI::App& app) {
     }
     if (!o->affinity.empty()) s.affinity = parse_affinity(o->affinity);
 
-    const InstancePlans plan = plan_instances(s, inherited_cores());
+    const InstancePlans plan = plan_instances(s, cpus);
     std::FILE* log = o->dry_run ? stdout : stderr;  // a run keeps stdout for the instances' own output
     for (const std::string& n : plan.notes) fmt::print(log, "paradnn launch: note: {}\n", n);
     for (const InstancePlan& i : plan.instances) fmt::print(log, "paradnn launch: {}\n", describe_instance(i));

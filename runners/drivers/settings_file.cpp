@@ -30,6 +30,7 @@ void save_settings_file(const SettingsFile& f, const std::string& path) {
   y << YAML::BeginMap;
   y << YAML::Key << "platform" << YAML::Value << f.platform;
   y << YAML::Key << "generated_utc" << YAML::Value << f.generated_utc;
+  if (f.tuned_cores > 0) y << YAML::Key << "tuned_cores" << YAML::Value << f.tuned_cores;
   y << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
   for (const SettingsRule& r : f.rules) {
     y << YAML::BeginMap;
@@ -103,11 +104,14 @@ SettingsRule rule_of(const std::string& path, const YAML::Node& n) {
 SettingsFile load_settings_file(const std::string& path) {
   const YAML::Node root = load_yaml(read_input_file(path, "settings file"), path, "settings file");
   if (!root.IsMap()) fail(path, root, "rules", "a settings file is a mapping with 'rules'");
-  only_keys(path, root, {"platform", "generated_utc", "rules"});
+  only_keys(path, root, {"platform", "generated_utc", "tuned_cores", "rules"});
   try {
     SettingsFile f;
     if (root["platform"]) f.platform = field<std::string>(path, root, "platform");
     if (root["generated_utc"]) f.generated_utc = field<std::string>(path, root, "generated_utc");
+    if (root["tuned_cores"]) f.tuned_cores = field<int>(path, root, "tuned_cores");
+    if (f.tuned_cores < 0 || f.tuned_cores > bounds::kMaxThreads)
+      fail(path, root["tuned_cores"], "tuned_cores", fmt::format("must be in 0..{}", bounds::kMaxThreads));
     if (!root["rules"] || !root["rules"].IsSequence()) fail(path, root, "rules", "expected a list of rules");
     for (const auto& n : root["rules"]) f.rules.push_back(rule_of(path, n));
     return f;
@@ -128,7 +132,15 @@ Recommended recommended_settings(const std::string& path, const std::string& fam
     throw InputError(fmt::format("--mode '{}': expected train or infer", mode));
   const auto s = f.lookup(family, batch, mode);
   if (!s) throw InputError(fmt::format("{}: no rule for family {} at batch {} ({})", path, family, batch, mode));
-  return {*s, f.platform};
+  return {*s, f.platform, f.tuned_cores};
+}
+
+std::optional<std::string> Recommended::topology_note(int cores_here) const {
+  if (tuned_cores <= 0 || tuned_cores == cores_here) return std::nullopt;
+  return fmt::format(
+      "the rules were tuned where {} core(s) were allowed and {} are here: their thread and instance counts are the "
+      "ones measured there and do not scale with the cores; run `paradnn tune` here for this machine's rules",
+      tuned_cores, cores_here);
 }
 
 namespace {

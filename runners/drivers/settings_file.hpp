@@ -21,6 +21,7 @@ struct SettingsRule {
 
 struct SettingsFile {
   std::string platform, generated_utc;
+  int tuned_cores = 0;  // cores the tuning run was allowed (0: not recorded): the counts are that machine's
   std::vector<SettingsRule> rules;
   // The first rule matching family, batch and mode ("*": a rule for either mode).
   std::optional<Settings> lookup(const std::string& family, int64_t batch, const std::string& mode = "*") const;
@@ -34,6 +35,10 @@ SettingsFile load_settings_file(const std::string& path);  // InputError with fi
 struct Recommended {
   Settings settings;
   std::string platform;
+  int tuned_cores = 0;
+  // Rules hold absolute thread and instance counts, measured on the tuning machine; where
+  // this machine allows another number of cores, say so (they do not scale by themselves).
+  std::optional<std::string> topology_note(int cores_here) const;
 };
 Recommended recommended_settings(const std::string& path, const std::string& family, int64_t batch,
                                  const std::string& mode = "*");

@@ -403,6 +403,7 @@ TuneSummary run_tune(const TuneOptions& o) {
     s.workloads.push_back(std::move(w));
   }
   s.rules = derive_rules(s.workloads, platform.device_name);
+  s.rules.tuned_cores = platform.cores;
   s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   s.report = report_markdown(s, platform);
 
