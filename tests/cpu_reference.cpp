@@ -202,11 +202,99 @@ double evaluate(const Graph& g, int from, Values& v, const Params& p, const std:
         break;
       }
       case OpKind::softmax_xent: return xent(in, x, labels);
+      case OpKind::layer_norm: y = layer_norm(in.back(), x, p.at(op.params[0].name), p.at(op.params[1].name)); break;
+      case OpKind::batched_matmul:
+        y = batched_matmul(in, g.dims_of(op.inputs.at(1)), op.transpose_b, x, v.at(op.inputs[1]));
+        break;
+      case OpKind::softmax: y = softmax(in, op.causal, x); break;
+      case OpKind::upsample: y = upsample(in, op.kernel, x); break;
+      case OpKind::reshape: y = x; break;
+      case OpKind::transpose: y = permute(in, op.perm, x); break;
+      case OpKind::focal_loss: return focal_loss(x, labels, elements(in) / in.back());
       default: throw std::invalid_argument("no reference for " + std::string(to_string(op.kind)));
     }
     v[i] = std::move(y);
   }
-  throw std::invalid_argument("graph has no softmax_xent loss");
+  throw std::invalid_argument("graph has no loss op");
+}
+
+Vec permute(const Dims& in, const std::vector<int>& perm, const Vec& x) {
+  Dims out(in.size()), stride(in.size(), 1);
+  for (size_t k = in.size() - 1; k > 0; --k) stride[k - 1] = stride[k] * in[k];
+  for (size_t k = 0; k < in.size(); ++k) out[k] = in[static_cast<size_t>(perm[k])];
+  Vec y(x.size());
+  Dims idx(out.size(), 0);
+  for (size_t o = 0; o < y.size(); ++o) {
+    int64_t src = 0;
+    for (size_t k = 0; k < out.size(); ++k) src += idx[k] * stride[static_cast<size_t>(perm[k])];
+    y[o] = x[static_cast<size_t>(src)];
+    for (size_t k = out.size(); k-- > 0;)
+      if (++idx[k] < out[k]) break;
+      else idx[k] = 0;
+  }
+  return y;
+}
+
+Vec upsample(const Dims& in, int64_t f, const Vec& x) {
+  const int64_t nc = in[0] * in[1], h = in[2], w = in[3];
+  Vec y(static_cast<size_t>(nc * h * f * w * f));
+  for (int64_t q = 0; q < nc; ++q)
+    for (int64_t i = 0; i < h * f; ++i)
+      for (int64_t j = 0; j < w * f; ++j)
+        y[static_cast<size_t>((q * h * f + i) * w * f + j)] = x[static_cast<size_t>((q * h + i / f) * w + j / f)];
+  return y;
+}
+
+Vec batched_matmul(const Dims& da, const Dims& db, bool transpose_b, const Vec& a, const Vec& b) {
+  const int64_t bs = da[0], m = da[1], k = da[2], n = transpose_b ? db[1] : db[2];
+  Vec c(static_cast<size_t>(bs * m * n), 0.0);
+  for (int64_t q = 0; q < bs; ++q)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t r = 0; r < k; ++r)
+          s += a[static_cast<size_t>((q * m + i) * k + r)] *
+               b[static_cast<size_t>(transpose_b ? (q * n + j) * k + r : (q * k + r) * n + j)];
+        c[static_cast<size_t>((q * m + i) * n + j)] = s;
+      }
+  return c;
+}
+
+Vec softmax(const Dims& in, bool causal, const Vec& x) {
+  const int64_t cols = in.back(), m = in[in.size() - 2], rows = elements(in) / cols;
+  Vec y(x.size(), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t keep = causal ? std::min(cols, r % m + 1) : cols;
+    const double* row = &x[static_cast<size_t>(r * cols)];
+    double mx = -std::numeric_limits<double>::infinity(), sum = 0;
+    for (int64_t c = 0; c < keep; ++c) mx = std::max(mx, row[c]);
+    for (int64_t c = 0; c < keep; ++c) sum += std::exp(row[c] - mx);
+    for (int64_t c = 0; c < keep; ++c) y[static_cast<size_t>(r * cols + c)] = std::exp(row[c] - mx) / sum;
+  }
+  return y;
+}
+
+Vec layer_norm(int64_t cols, const Vec& x, const Vec& gamma, const Vec& beta) {
+  Vec y(x.size());
+  for (size_t r = 0; r < x.size() / static_cast<size_t>(cols); ++r) {
+    const double* row = &x[r * static_cast<size_t>(cols)];
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < cols; ++c) mean += row[c] / static_cast<double>(cols);
+    for (int64_t c = 0; c < cols; ++c) var += (row[c] - mean) * (row[c] - mean) / static_cast<double>(cols);
+    for (int64_t c = 0; c < cols; ++c)
+      y[r * static_cast<size_t>(cols) + static_cast<size_t>(c)] =
+          gamma[static_cast<size_t>(c)] * (row[c] - mean) / std::sqrt(var + 1e-5) + beta[static_cast<size_t>(c)];
+  }
+  return y;
+}
+
+double focal_loss(const Vec& x, const std::vector<int32_t>& target, int64_t rows) {
+  double loss = 0;
+  for (size_t k = 0; k < x.size(); ++k) {
+    const double p = sigmoid(x[k]);
+    loss -= target.at(k) ? 0.25 * (1 - p) * (1 - p) * std::log(p) : 0.75 * p * p * std::log(1 - p);
+  }
+  return loss / static_cast<double>(rows);
 }
 
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
@@ -223,6 +311,26 @@ std::vector<double> central_differences(std::vector<double>& x, const std::funct
     g[k] = (up - down) / (2 * eps);
   }
   return g;
+}
+
+double rel_error(const std::vector<float>& got, const std::vector<double>& want) {
+  if (got.size() != want.size()) return std::numeric_limits<double>::infinity();
+  double diff = 0, scale = 0;
+  for (size_t k = 0; k < got.size(); ++k) {
+    diff = std::max(diff, std::abs(got[k] - want[k]));
+    scale = std::max(scale, std::abs(want[k]));
+  }
+  return scale > 0 ? diff / scale : std::numeric_limits<double>::infinity();
+}
+
+std::vector<double> vjp(const std::function<std::vector<double>(const std::vector<double>&)>& f, std::vector<double> x,
+                        const std::vector<double>& dy) {
+  return central_differences(x, [&] {
+    const std::vector<double> y = f(x);
+    double s = 0;
+    for (size_t k = 0; k < y.size(); ++k) s += y[k] * dy[k];
+    return s;
+  }, 1e-4);
 }
 
 }  // namespace paradnn::reference

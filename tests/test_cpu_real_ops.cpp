@@ -24,27 +24,8 @@ using Ref = std::function<Vec(const Vec&)>;
 
 using reference::to_double;
 
-// Largest element-wise difference relative to the reference's largest magnitude; an
-// all-zero reference is mistrusted (infinite error), so no check passes vacuously.
-double rel_error(const std::vector<float>& got, const Vec& want) {
-  if (got.size() != want.size()) return std::numeric_limits<double>::infinity();
-  double diff = 0, scale = 0;
-  for (size_t k = 0; k < got.size(); ++k) {
-    diff = std::max(diff, std::abs(got[k] - want[k]));
-    scale = std::max(scale, std::abs(want[k]));
-  }
-  return scale > 0 ? diff / scale : std::numeric_limits<double>::infinity();
-}
-
-// d/dx <f(x), dy> by central differences.
-Vec vjp(const Ref& f, Vec x, const Vec& dy) {
-  return reference::central_differences(x, [&] {
-    const Vec y = f(x);
-    double s = 0;
-    for (size_t k = 0; k < y.size(); ++k) s += y[k] * dy[k];
-    return s;
-  }, 1e-4);
-}
+using reference::rel_error;
+using reference::vjp;
 
 constexpr double kTol = 1e-4;
 
@@ -64,88 +45,14 @@ void check_unary(const Graph& g, int x, int op, const Ref& ref) {
 
 // --- plain-loop references ---
 
-Vec permute(const Dims& in, const std::vector<int>& perm, const Vec& x) {
-  Dims out(in.size()), stride(in.size(), 1);
-  for (size_t k = in.size() - 1; k > 0; --k) stride[k - 1] = stride[k] * in[k];
-  for (size_t k = 0; k < in.size(); ++k) out[k] = in[static_cast<size_t>(perm[k])];
-  Vec y(x.size());
-  Dims idx(out.size(), 0);
-  for (size_t o = 0; o < y.size(); ++o) {
-    int64_t src = 0;
-    for (size_t k = 0; k < out.size(); ++k) src += idx[k] * stride[static_cast<size_t>(perm[k])];
-    y[o] = x[static_cast<size_t>(src)];
-    for (size_t k = out.size(); k-- > 0;)
-      if (++idx[k] < out[k]) break;
-      else idx[k] = 0;
-  }
-  return y;
-}
+// The plain-loop references the CUDA tests share (cpu_reference.hpp).
+using reference::focal_loss;
+using reference::layer_norm;
+using reference::permute;
+using reference::softmax;
+using reference::upsample;
+const auto matmul = reference::batched_matmul;
 
-Vec upsample(const Dims& in, int64_t f, const Vec& x) {
-  const int64_t nc = in[0] * in[1], h = in[2], w = in[3];
-  Vec y(static_cast<size_t>(nc * h * f * w * f));
-  for (int64_t p = 0; p < nc; ++p)
-    for (int64_t i = 0; i < h * f; ++i)
-      for (int64_t j = 0; j < w * f; ++j)
-        y[static_cast<size_t>((p * h * f + i) * w * f + j)] = x[static_cast<size_t>((p * h + i / f) * w + j / f)];
-  return y;
-}
-
-// [B, M, K] x [B, K, N], or x [B, N, K]^T.
-Vec matmul(const Dims& da, const Dims& db, bool transpose_b, const Vec& a, const Vec& b) {
-  const int64_t bs = da[0], m = da[1], k = da[2], n = transpose_b ? db[1] : db[2];
-  Vec c(static_cast<size_t>(bs * m * n), 0.0);
-  for (int64_t p = 0; p < bs; ++p)
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        double s = 0;
-        for (int64_t q = 0; q < k; ++q)
-          s += a[static_cast<size_t>((p * m + i) * k + q)] *
-               b[static_cast<size_t>(transpose_b ? (p * n + j) * k + q : (p * k + q) * n + j)];
-        c[static_cast<size_t>((p * m + i) * n + j)] = s;
-      }
-  return c;
-}
-
-// Over the last dim of rows x cols; causal drops column j > row i (of each [M, N] matrix).
-Vec softmax(const Dims& in, bool causal, const Vec& x) {
-  const int64_t cols = in.back(), m = in[in.size() - 2], rows = elements(in) / cols;
-  Vec y(x.size(), 0.0);
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t keep = causal ? std::min(cols, r % m + 1) : cols;
-    double mx = -std::numeric_limits<double>::infinity(), sum = 0;
-    for (int64_t c = 0; c < keep; ++c) mx = std::max(mx, x[static_cast<size_t>(r * cols + c)]);
-    for (int64_t c = 0; c < keep; ++c) sum += std::exp(x[static_cast<size_t>(r * cols + c)] - mx);
-    for (int64_t c = 0; c < keep; ++c) y[static_cast<size_t>(r * cols + c)] = std::exp(x[static_cast<size_t>(r * cols + c)] - mx) / sum;
-  }
-  return y;
-}
-
-Vec layer_norm(int64_t cols, const Vec& x, const Vec& gamma, const Vec& beta) {
-  Vec y(x.size());
-  for (size_t r = 0; r < x.size() / static_cast<size_t>(cols); ++r) {
-    const double* row = &x[r * static_cast<size_t>(cols)];
-    double mean = 0, var = 0;
-    for (int64_t c = 0; c < cols; ++c) mean += row[c] / static_cast<double>(cols);
-    for (int64_t c = 0; c < cols; ++c) var += (row[c] - mean) * (row[c] - mean) / static_cast<double>(cols);
-    for (int64_t c = 0; c < cols; ++c)
-      y[r * static_cast<size_t>(cols) + static_cast<size_t>(c)] =
-          gamma[static_cast<size_t>(c)] * (row[c] - mean) / std::sqrt(var + 1e-5) + beta[static_cast<size_t>(c)];
-  }
-  return y;
-}
-
-// Sigmoid focal loss, gamma 2, alpha 0.25, summed and divided by the rows (anchors).
-double focal_loss(const Vec& x, const std::vector<int32_t>& target, int64_t rows) {
-  double loss = 0;
-  for (size_t k = 0; k < x.size(); ++k) {
-    const double p = 1 / (1 + std::exp(-x[k]));
-    loss -= target[k] ? 0.25 * (1 - p) * (1 - p) * std::log(p) : 0.75 * p * p * std::log(1 - p);
-  }
-  return loss / static_cast<double>(rows);
-}
-
-// 3x3 convolution, stride 1, pad 1, with bias: [1, C, H, W] -> [1, O, H, W].
 Vec conv3x3(const Dims& in, int64_t o, const Vec& x, const Vec& w, const Vec& bias) {
   const int64_t c = in[1], h = in[2], wd = in[3];
   Vec y(static_cast<size_t>(o * h * wd));

@@ -3,10 +3,22 @@
 // and their loss is compared with a plain CPU forward pass of the same graph (same
 // weights, data and labels, read back from the GPU), and every weight gradient with
 // central differences of that CPU loss, so neither side's backward code judges itself.
+// The real-model ops (reshape, transpose, upsample, batched matmul, softmax, layer norm,
+// focal loss, tied parameters) are checked one by one in f32, f16 and bf16 against
+// tests/cpu_reference, then in small transformer- and RetinaNet-like models and in the
+// smallest real models of configs/real-models.yaml.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
+#include <random>
+#include <tuple>
+
+#include "cpu_reference.hpp"
+#include "models/real/real_models.hpp"
 
 #include "paradnn/cost.hpp"
 #include "paradnn/error.hpp"
@@ -327,6 +339,371 @@ TEST(CudaRoofline, ProbeReturnsPositiveCeilings) {
   for (const BandwidthCeiling& b : f.bandwidth) EXPECT_GT(b.bytes_per_s, 0) << b.level << " " << b.kernel;
   EXPECT_GT(f.bandwidth[0].bytes_per_s, f.bandwidth[1].bytes_per_s);  // L2 above HBM
 }
+
+
+// --- the real-model ops, one by one, in every storage type ---
+
+using Ref = std::function<Vec(const Vec&)>;
+
+// Relative to the reference's largest magnitude (f32: tight; f16, bf16: their rounding).
+double tolerance(DType t) { return t == DType::f32 ? 1e-4 : t == DType::f16 ? 1e-2 : 4e-2; }
+
+using reference::rel_error;
+using reference::vjp;
+
+// One GPU training step, with the parameters as they were before it (the step updates them).
+struct Step {
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Executable> exe;
+  cuda::CudaExecutable* cu = nullptr;
+  reference::Params params;
+};
+
+Step train_step(const Graph& g) {
+  Step s;
+  s.backend = cuda::make_cuda_backend();
+  if (auto why = s.backend->cannot_run(g, Mode::train)) ADD_FAILURE() << *why;
+  s.exe = s.backend->prepare(g, Mode::train, Settings{});
+  s.cu = dynamic_cast<cuda::CudaExecutable*>(s.exe.get());
+  for (const Op& op : g.ops)
+    for (const Param& p : op.params) s.params[p.name] = to_double(s.cu->param(p.name));
+  s.exe->step();
+  return s;
+}
+
+// Op `op` reading op `x`: forward against `ref`, and the gradient it passes to `x` against
+// central differences of <ref(x), dy>, dy being the GPU's own gradient of the op's output.
+void check_unary(const Graph& g, int x, int op, const Ref& ref, double tol) {
+  Step s = train_step(g);
+  ASSERT_TRUE(std::isfinite(s.exe->loss()));
+  const Vec in = to_double(s.cu->output(x));
+  EXPECT_LE(rel_error(s.cu->output(op), ref(in)), tol) << "forward of " << g.op(op).name;
+  const Vec dy = to_double(s.cu->output_grad(op));
+  EXPECT_LE(rel_error(s.cu->output_grad(x), vjp(ref, in, dy)), tol) << "gradient into " << g.op(x).name;
+}
+
+GraphBuilder builder(DType t) { return GraphBuilder("test", "real_ops", 0, t, Optimizer::sgd); }
+
+class CudaRealOps : public ::testing::TestWithParam<DType> {};
+
+TEST_P(CudaRealOps, ReshapeIsAViewBothWays) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  GraphBuilder b = builder(GetParam());
+  const int pre = b.dense(b.input({2, 3, 4}), 6, "pre");
+  const int r = b.reshape(pre, {3, 2, 6}, "r");
+  b.softmax_xent(b.dense(r, 3, "head"));
+  check_unary(b.finish(), pre, r, [](const Vec& x) { return x; }, tolerance(GetParam()));
+}
+
+TEST_P(CudaRealOps, ReshapeThatIsNotTheFirstGradientWriterAdds) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  GraphBuilder b = builder(GetParam());
+  const int pre = b.dense(b.input({2, 6}), 6, "pre");
+  const int back = b.reshape(b.reshape(pre, {3, 4}, "r1"), {2, 6}, "r2");
+  const int sum = b.add({back, pre}, "sum");  // writes pre's gradient first; r1 adds
+  b.softmax_xent(b.dense(sum, 3, "head"));
+  const Graph g = b.finish();
+  Step s = train_step(g);
+  Vec twice = to_double(s.cu->output_grad(sum));
+  for (double& v : twice) v *= 2;
+  EXPECT_LE(rel_error(s.cu->output_grad(pre), twice), tolerance(GetParam()));
+  EXPECT_LE(rel_error(s.cu->output(back), to_double(s.cu->output(pre))), 0.0);
+}
+
+TEST_P(CudaRealOps, TransposeRank3AndRank4) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  {
+    GraphBuilder b = builder(GetParam());
+    const int pre = b.dense(b.input({2, 3, 4}), 5, "pre");
+    const int t = b.transpose(pre, {2, 0, 1}, "t");
+    b.softmax_xent(b.dense(t, 3, "head"));
+    check_unary(b.finish(), pre, t, [](const Vec& x) { return reference::permute({2, 3, 5}, {2, 0, 1}, x); }, 1e-6);
+  }
+  GraphBuilder b = builder(GetParam());
+  const int pre = b.conv(b.input({2, 3, 3, 3}), 4, 1, 1, 0, "pre");
+  const int t = b.transpose(pre, {0, 2, 3, 1}, "t");
+  b.softmax_xent(b.dense(b.reshape(t, {2, 9 * 4}, "flat"), 3, "head"));
+  check_unary(b.finish(), pre, t, [](const Vec& x) { return reference::permute({2, 4, 3, 3}, {0, 2, 3, 1}, x); },
+              tolerance(GetParam()));
+}
+
+TEST_P(CudaRealOps, NearestUpsample) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  GraphBuilder b = builder(GetParam());
+  const int pre = b.conv(b.input({2, 3, 3, 3}), 4, 1, 1, 0, "pre");
+  const int up = b.upsample(pre, 2, "up");
+  b.softmax_xent(b.dense(up, 3, "head"));
+  check_unary(b.finish(), pre, up, [](const Vec& x) { return reference::upsample({2, 4, 3, 3}, 2, x); },
+              tolerance(GetParam()));
+}
+
+TEST_P(CudaRealOps, BatchedMatmulBothOperandGradients) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  for (bool tb : {false, true}) {
+    GraphBuilder b = builder(GetParam());
+    const int a = b.dense(b.input({2, 3, 4}), 5, "a");  // [2, 3, 5]
+    const int w = tb ? b.dense(b.input({2, 4, 3}), 5, "b") : b.dense(b.input({2, 5, 3}), 4, "b");  // [2, 4, 5] or [2, 5, 4]
+    const int mm = b.batched_matmul(a, w, tb, "mm");  // [2, 3, 4]
+    b.softmax_xent(b.dense(mm, 3, "head"));
+    const Graph g = b.finish();
+    Step s = train_step(g);
+    const Dims da = g.dims_of(a), db = g.dims_of(w);
+    const Vec va = to_double(s.cu->output(a)), vb = to_double(s.cu->output(w)), dy = to_double(s.cu->output_grad(mm));
+    const double tol = tolerance(GetParam());
+    EXPECT_LE(rel_error(s.cu->output(mm), reference::batched_matmul(da, db, tb, va, vb)), tol) << "transpose_b " << tb;
+    EXPECT_LE(rel_error(s.cu->output_grad(a),
+                        vjp([&](const Vec& x) { return reference::batched_matmul(da, db, tb, x, vb); }, va, dy)),
+              tol) << "dA, transpose_b " << tb;
+    EXPECT_LE(rel_error(s.cu->output_grad(w),
+                        vjp([&](const Vec& x) { return reference::batched_matmul(da, db, tb, va, x); }, vb, dy)),
+              tol) << "dB, transpose_b " << tb;
+  }
+}
+
+TEST_P(CudaRealOps, SoftmaxFullAndCausal) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  for (bool causal : {false, true}) {
+    GraphBuilder b = builder(GetParam());
+    const int pre = b.dense(b.input({2, 4, 3}), 4, "pre");  // [2, 4, 4] scores
+    const int sm = b.softmax(pre, causal, "softmax");
+    b.softmax_xent(b.dense(sm, 3, "head"));
+    const Graph g = b.finish();
+    SCOPED_TRACE(causal ? "causal" : "full");
+    check_unary(g, pre, sm, [&](const Vec& x) { return reference::softmax({2, 4, 4}, causal, x); }, tolerance(GetParam()));
+    if (!causal) continue;
+    Step s = train_step(g);  // future positions exactly zero
+    const std::vector<float> y = s.cu->output(sm);
+    for (int64_t p = 0; p < 2; ++p)
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t j = i + 1; j < 4; ++j) EXPECT_EQ(y[size_t((p * 4 + i) * 4 + j)], 0.f);
+  }
+}
+
+TEST_P(CudaRealOps, LayerNormAndItsScaleAndShift) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  GraphBuilder b = builder(GetParam());
+  const int pre = b.dense(b.input({3, 2, 4}), 6, "pre");
+  const int ln = b.layer_norm(pre, "ln");
+  b.softmax_xent(b.dense(ln, 3, "head"));
+  const Graph g = b.finish();
+  Step s = train_step(g);
+  const Vec &gamma = s.params.at("ln.gamma"), &beta = s.params.at("ln.beta");
+  const Vec x = to_double(s.cu->output(pre)), dy = to_double(s.cu->output_grad(ln));
+  const double tol = tolerance(GetParam());
+  EXPECT_LE(rel_error(s.cu->output(ln), reference::layer_norm(6, x, gamma, beta)), tol);
+  EXPECT_LE(rel_error(s.cu->output_grad(pre), vjp([&](const Vec& v) { return reference::layer_norm(6, v, gamma, beta); }, x, dy)),
+            tol);
+  EXPECT_LE(rel_error(s.cu->param_grad("ln.gamma"),
+                      vjp([&](const Vec& v) { return reference::layer_norm(6, x, v, beta); }, gamma, dy)),
+            tol);
+  EXPECT_LE(rel_error(s.cu->param_grad("ln.beta"),
+                      vjp([&](const Vec& v) { return reference::layer_norm(6, x, gamma, v); }, beta, dy)),
+            tol);
+}
+
+TEST_P(CudaRealOps, FocalLossAndItsGradient) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  GraphBuilder b = builder(GetParam());
+  const int pre = b.dense(b.input({2, 3, 4}), 5, "pre");  // [N 2, anchors 3, K 5]
+  b.focal_loss(pre);
+  const Graph g = b.finish();
+  Step s = train_step(g);
+  const std::vector<float> labels = s.cu->labels();
+  const std::vector<int32_t> target(labels.begin(), labels.end());
+  ASSERT_EQ(target.size(), 30u);
+  const Vec x = to_double(s.cu->output(pre));
+  const double want = reference::focal_loss(x, target, 6), tol = tolerance(GetParam());
+  EXPECT_NEAR(s.exe->loss(), want, 1e-4 * std::abs(want));  // f32 math on the stored logits
+  const Vec grad = vjp([&](const Vec& v) { return Vec{reference::focal_loss(v, target, 6)}; }, x, {1.0});
+  EXPECT_LE(rel_error(s.cu->output_grad(pre), grad), tol);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaRealOps, ::testing::Values(DType::f32, DType::f16, DType::bf16),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+// The CPU backend's focal-loss targets, so both backends train on the same task.
+TEST(CudaRealOps, FocalLossTargetsAreTheCpuBackends) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  GraphBuilder b = builder(DType::f32);
+  b.focal_loss(b.dense(b.input({2, 3, 4}), 5, "pre"));
+  const Graph g = b.finish();
+  Step s = train_step(g);
+  const std::vector<float> gpu_labels = s.cu->labels();
+  std::vector<int32_t> mine(gpu_labels.begin(), gpu_labels.end());
+  std::mt19937 rng(5);  // the CPU backend's generator (onednn_focal_loss.cpp)
+  std::bernoulli_distribution positive(1.0 / 8);
+  for (int32_t l : mine) EXPECT_EQ(l, positive(rng) ? 1 : 0);
+}
+
+// --- models: the loss against the reference on the GPU's weights, data and labels ---
+
+// The reference's loss of g at `params` (data ops come first in these graphs).
+struct RefModel {
+  const Graph& g;
+  int from = -1;
+  reference::Values data;
+  reference::Params params;
+  std::vector<int32_t> labels;
+  double loss() const {
+    reference::Values v = data;
+    return reference::evaluate(g, from, v, params, labels);
+  }
+};
+
+RefModel reference_of(const Graph& g, const Step& s) {
+  RefModel r{g, -1, {}, s.params, {}};
+  for (size_t i = 0; i < g.ops.size() && (g.ops[i].kind == OpKind::input || g.ops[i].kind == OpKind::token_input); ++i) {
+    r.data[int(i)] = to_double(s.cu->output(int(i)));
+    r.from = int(i);
+  }
+  const std::vector<float> labels = s.cu->labels();
+  r.labels.assign(labels.begin(), labels.end());
+  return r;
+}
+
+// Every weight gradient against central differences of the reference loss; a tied
+// parameter is perturbed in all its uses at once, and its users read the same gradient.
+void check_gradients(const Graph& g, const Step& s, RefModel& ref) {
+  double largest = 0;
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    if (op.shares_params_with >= 0) continue;
+    for (size_t k = 0; k < op.params.size(); ++k) {
+      std::vector<std::string> names{op.params[k].name};
+      for (const Op& user : g.ops)
+        if (user.shares_params_with == int(i)) names.push_back(user.params.at(k).name);
+      const std::vector<float> grad = s.cu->param_grad(names[0]);
+      for (const std::string& n : names) EXPECT_EQ(s.cu->param_grad(n), grad) << n << " is not " << names[0] << "'s gradient";
+      Vec w = ref.params.at(names[0]);
+      ASSERT_EQ(grad.size(), w.size()) << names[0];
+      const Vec fd = reference::central_differences(w, [&] {
+        for (const std::string& n : names) ref.params[n] = w;
+        return ref.loss();
+      }, 1e-5);
+      for (const std::string& n : names) ref.params[n] = w;
+      for (size_t e = 0; e < w.size(); ++e) {
+        largest = std::max(largest, std::abs(fd[e]));
+        EXPECT_NEAR(grad[e], fd[e], 2e-3 + 2e-2 * std::abs(fd[e])) << names[0] << "[" << e << "]";
+      }
+    }
+  }
+  EXPECT_GT(largest, 1e-3) << "all gradients vanish: the comparison would prove nothing";
+}
+
+// models/real/transformer.cpp in miniature: tied table, multi-head attention (reshape,
+// transpose, batched matmul, causal and full softmax), post-layer-norm residual blocks.
+Graph mini_transformer(DType t) {
+  constexpr int64_t seq = 3, batch = 2, d = 4, heads = 2, vocab = 7, ffn = 6;
+  GraphBuilder b("real", "mini_transformer", batch, t, Optimizer::sgd);
+  const int src = b.token_input(seq), tgt = b.token_input(seq);
+  auto split = [&](int x, const std::string& n) {
+    return b.transpose(b.reshape(x, {seq, batch * heads, d / heads}, n + ".heads"), {1, 0, 2}, n + ".head_major");
+  };
+  auto attention = [&](int q_in, int kv_in, bool causal, const std::string& n) {
+    const int q = split(b.dense(q_in, d, n + ".q"), n + ".q");
+    const int k = split(b.dense(kv_in, d, n + ".k"), n + ".k");
+    const int v = split(b.dense(kv_in, d, n + ".v"), n + ".v");
+    const int probs = b.softmax(b.batched_matmul(q, k, true, n + ".scores"), causal, n + ".softmax");
+    const int ctx = b.batched_matmul(probs, v, false, n + ".context");
+    const int merged = b.reshape(b.transpose(ctx, {1, 0, 2}, n + ".seq_major"), {seq, batch, d}, n + ".merge");
+    return b.dense(merged, d, n + ".out");
+  };
+  auto norm = [&](int x, int y, const std::string& n) { return b.layer_norm(b.add({x, y}, n + ".add"), n + ".norm"); };
+  const int table = b.embedding(src, vocab, d, "embedding");
+  int x = norm(table, attention(table, table, false, "enc.attn"), "enc.attn");
+  x = norm(x, b.dense(b.relu(b.dense(x, ffn, "enc.fc1"), "enc.relu"), d, "enc.fc2"), "enc.ffn");
+  int y = b.embedding(tgt, vocab, d, "target_embedding");
+  b.share_params(y, table);
+  y = norm(y, attention(y, y, true, "dec.self"), "dec.self");
+  y = norm(y, attention(y, x, false, "dec.cross"), "dec.cross");
+  const int logits = b.dense(y, vocab, "projection", false);
+  b.share_params(logits, table);
+  b.softmax_xent(logits);
+  return b.finish();
+}
+
+// models/real/retinanet.cpp in miniature (a U-Net-like top-down path): upsample and add,
+// one class head shared by two levels, anchor-major rows (reshape, transpose, reshape),
+// concatenated over levels into one focal loss.
+Graph mini_detector(DType t) {
+  constexpr int64_t n = 2, anchors = 2, classes = 3;
+  GraphBuilder b("real", "mini_detector", n, t, Optimizer::sgd);
+  const int x = b.input({n, 3, 8, 8});
+  const int c1 = b.relu(b.conv(x, 4, 3, 1, 1, "c1"), "c1.relu");   // [2, 4, 8, 8]
+  const int c2 = b.relu(b.conv(c1, 4, 3, 2, 1, "c2"), "c2.relu");  // [2, 4, 4, 4]
+  const int p1 = b.add({c1, b.upsample(c2, 2, "up")}, "merge");
+  std::vector<int> levels;
+  int owner = -1;
+  for (auto [in, hw, name] : {std::tuple{p1, int64_t(64), "p1"}, std::tuple{c2, int64_t(16), "p2"}}) {
+    const std::string nm = name;
+    const int cls = b.conv_bias(in, anchors * classes, 3, 1, 1, nm + ".cls");
+    if (owner < 0) owner = cls;
+    else b.share_params(cls, owner);
+    const int rows = b.reshape(cls, {n * anchors, classes, hw}, nm + ".rows");
+    const int t2 = b.transpose(rows, {0, 2, 1}, nm + ".anchor_major");
+    levels.push_back(b.reshape(t2, {n, anchors * hw, classes}, nm + ".anchors"));
+  }
+  b.focal_loss(b.concat(levels, "anchors"));
+  return b.finish();
+}
+
+TEST(CudaRealModels, MiniTransformerLossAndGradients) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  const Graph g = mini_transformer(DType::f32);
+  Step s = train_step(g);
+  RefModel ref = reference_of(g, s);
+  const double want = ref.loss();
+  EXPECT_NEAR(s.exe->loss(), want, 1e-4 * (1 + std::abs(want)));
+  check_gradients(g, s, ref);
+}
+
+TEST(CudaRealModels, MiniDetectorLossAndGradients) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  const Graph g = mini_detector(DType::f32);
+  Step s = train_step(g);
+  RefModel ref = reference_of(g, s);
+  const double want = ref.loss();
+  EXPECT_NEAR(s.exe->loss(), want, 1e-4 * (1 + std::abs(want)));
+  check_gradients(g, s, ref);
+}
+
+// 16-bit storage: the loss within the types' rounding of the f32 reference on the same weights.
+TEST(CudaRealModels, MiniModelsInHalfPrecision) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  for (DType t : {DType::f16, DType::bf16})
+    for (const Graph& g : {mini_transformer(t), mini_detector(t)}) {
+      Step s = train_step(g);
+      const double want = reference_of(g, s).loss();
+      EXPECT_NEAR(s.exe->loss(), want, 5e-2 * (1 + std::abs(want))) << g.name << " " << to_string(t);
+    }
+}
+
+// The smallest points of configs/real-models.yaml that use the new ops: one f32 training
+// step each, its loss against the reference forward pass on the GPU's weights and data
+// (the CPU backend draws other initial weights, so its own loss is another number), then
+// a bf16 step that must give a finite loss and a per-op profile.
+class CudaRealModelSteps : public ::testing::TestWithParam<std::string> {};
+
+Graph real_model(const std::string& name, DType t) {
+  return name == "transformer" ? models::transformer(1, t, Optimizer::sgd) : models::retinanet(1, 128, t, Optimizer::sgd);
+}
+
+TEST_P(CudaRealModelSteps, F32LossMatchesReferenceAndBf16Runs) {
+  auto backend = cuda::make_cuda_backend();
+  SKIP_WITHOUT_GPU(*backend);
+  const Graph g = real_model(GetParam(), DType::f32);
+  ASSERT_FALSE(backend->cannot_run(g, Mode::train).has_value()) << *backend->cannot_run(g, Mode::train);
+  Step s = train_step(g);
+  const double loss = s.exe->loss(), want = reference_of(g, s).loss();
+  EXPECT_NEAR(loss, want, 1e-3 * (1 + std::abs(want)));
+  auto bf16 = backend->prepare(real_model(GetParam(), DType::bf16), Mode::train, Settings{});
+  EXPECT_GT(bf16->step_seconds(), 0);
+  EXPECT_TRUE(std::isfinite(bf16->loss()));
+  EXPECT_FALSE(bf16->profile(1).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Smallest, CudaRealModelSteps, ::testing::Values("transformer", "retinanet"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace paradnn

@@ -50,10 +50,11 @@ class Conv final : public CudaOp {
 
     const size_t weights = static_cast<size_t>(elements(a.op.params.at(0).dims));
     const float s = 1.0f / std::sqrt(static_cast<float>(weights / out[1]));
-    w_ = &a.params.add(a.op.params.at(0).name, a.index, weights, t, t, -s, s, a.ctx.stream);
+    w_ = &param_blob(a, 0, weights, t, t, -s, s);
+    grad_beta_ = weight_grad_beta(a);
     if (a.op.params.size() > 1) {
       bias_desc_ = nchw_desc(t, Dims{1, out[1], 1, 1});
-      b_ = &a.params.add(a.op.params.at(1).name, a.index, size_t(out[1]), t, t, -s, s, a.ctx.stream);
+      b_ = &param_blob(a, 1, size_t(out[1]), t, t, -s, s);
     }
     choose_algorithms();
   }
@@ -69,9 +70,9 @@ class Conv final : public CudaOp {
   void backward() override {
     Context& c = a_.ctx;
     post_.backward();
-    if (b_) PARADNN_CUDA(cudnnConvolutionBackwardBias(c.dnn, &kOne, y_desc_, a_.dy.data, &kZero, bias_desc_, b_->grad.get()));
+    if (b_) PARADNN_CUDA(cudnnConvolutionBackwardBias(c.dnn, &kOne, y_desc_, a_.dy.data, &grad_beta_, bias_desc_, b_->grad.get()));
     PARADNN_CUDA(cudnnConvolutionBackwardFilter(c.dnn, &kOne, x_desc_, a_.x[0].data, y_desc_, a_.dy.data, conv_desc_,
-                                                bwd_filter_.algo, c.workspace.get(), c.workspace.bytes(), &kZero, w_desc_,
+                                                bwd_filter_.algo, c.workspace.get(), c.workspace.bytes(), &grad_beta_, w_desc_,
                                                 w_->grad.get()));
     const GradOut& dx = a_.dx[0];
     if (dx.t.data)
@@ -135,6 +136,7 @@ class Conv final : public CudaOp {
   ConvDesc conv_desc_;
   ParamBlob* w_ = nullptr;
   ParamBlob* b_ = nullptr;
+  float grad_beta_ = 0;  // 1 where a tied op wrote the weight gradients first
   cudnnConvolutionFwdAlgoPerf_t fwd_{};
   cudnnConvolutionBwdFilterAlgoPerf_t bwd_filter_{};
   cudnnConvolutionBwdDataAlgoPerf_t bwd_data_{};

@@ -25,9 +25,10 @@ class Dense final : public CudaOp {
     compute_ = cublas_compute(a.op.dtype);
     const Storage t = a.y.type, grad = Storage::f32;
     const float s = 1.0f / std::sqrt(static_cast<float>(k_));
-    w_ = &a.params.add(a.op.params.at(0).name, a.index, size_t(out_) * k_, t, grad, -s, s, a.ctx.stream);
+    w_ = &param_blob(a, 0, size_t(out_) * k_, t, grad, -s, s);
+    grad_beta_ = weight_grad_beta(a);
     if (a.op.bias) {
-      b_ = &a.params.add(a.op.params.at(1).name, a.index, size_t(out_), t, grad, -s, s, a.ctx.stream);
+      b_ = &param_blob(a, 1, size_t(out_), t, grad, -s, s);
       if (a.training()) {  // bias gradient = dy^T * ones, as one more GEMM
         ones_ = DeviceBuffer(size_t(rows_) * size_of(t));
         fill_uniform(t, ones_.get(), size_t(rows_), 1.0f, 1.0f, 0, a.ctx.stream);
@@ -46,10 +47,11 @@ class Dense final : public CudaOp {
     const GradOut& dx = a_.dx[0];
     if (dx.t.data)  // dx[rows, K] = dy W
       gemm(CUBLAS_OP_N, CUBLAS_OP_N, k_, rows_, out_, w_->weight(), k_, a_.dy.data, out_, dx.beta, dx.t.data, dx.t.type, k_);
-    // dW[out, K] = dy^T x
-    gemm(CUBLAS_OP_N, CUBLAS_OP_T, k_, out_, rows_, a_.x[0].data, k_, a_.dy.data, out_, 0.0f, w_->grad.get(), Storage::f32, k_);
+    // dW[out, K] = dy^T x (added to a tied op's where it shares the weights)
+    gemm(CUBLAS_OP_N, CUBLAS_OP_T, k_, out_, rows_, a_.x[0].data, k_, a_.dy.data, out_, grad_beta_, w_->grad.get(), Storage::f32,
+         k_);
     if (b_)  // db[out] = dy^T 1
-      gemm(CUBLAS_OP_N, CUBLAS_OP_N, out_, 1, rows_, a_.dy.data, out_, ones_.get(), rows_, 0.0f, b_->grad.get(), Storage::f32,
+      gemm(CUBLAS_OP_N, CUBLAS_OP_N, out_, 1, rows_, a_.dy.data, out_, ones_.get(), rows_, grad_beta_, b_->grad.get(), Storage::f32,
            out_);
   }
 
@@ -71,6 +73,7 @@ class Dense final : public CudaOp {
   PostActivation post_;
   int rows_ = 0, k_ = 0, out_ = 0;
   cublasComputeType_t compute_ = CUBLAS_COMPUTE_32F;
+  float grad_beta_ = 0;
   ParamBlob* w_ = nullptr;
   ParamBlob* b_ = nullptr;
   DeviceBuffer ones_;

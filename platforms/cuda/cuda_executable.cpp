@@ -9,11 +9,20 @@ namespace paradnn::cuda {
 namespace {
 
 bool is_data(OpKind k) { return k == OpKind::input || k == OpKind::token_input; }
+bool is_loss(OpKind k) { return k == OpKind::softmax_xent || k == OpKind::focal_loss; }
 
 Storage output_type(const Op& op) {
   if (op.kind == OpKind::token_input) return Storage::s32;
-  if (op.kind == OpKind::softmax_xent) return Storage::f32;  // the scalar loss
+  if (is_loss(op.kind)) return Storage::f32;  // the scalar loss
   return storage_type(op.dtype);
+}
+
+// Whether op i is the last reader of op p's output: backward runs in reverse, so it is
+// the first to write p's gradient.
+bool last_consumer(const Graph& g, size_t i, int p) {
+  for (size_t j = i + 1; j < g.ops.size(); ++j)
+    if (std::find(g.ops[j].inputs.begin(), g.ops[j].inputs.end(), p) != g.ops[j].inputs.end()) return false;
+  return true;
 }
 
 // Token ids must index every table they feed.
@@ -46,11 +55,24 @@ CudaExecutable::CudaExecutable(const Graph& g, Mode m)
 
   for (size_t i = 0; i < n; ++i) {
     const Op& op = g.ops[i];
+    if (op.kind == OpKind::reshape) {  // a view of its input, and where it can be, of the input's gradient
+      const size_t p = size_t(op.inputs.at(0));
+      y_[i] = Tensor{y_[p].data, op.out, y_[p].type};
+      if (!train) continue;
+      if (dy_[p].data && last_consumer(g, i, op.inputs[0])) {
+        dy_[i] = Tensor{dy_[p].data, op.out, y_[p].type};
+        continue;
+      }
+      grads_[i] = DeviceBuffer(y_[i].count() * size_of(y_[i].type));
+      PARADNN_CUDA(cudaMemsetAsync(grads_[i].get(), 0, grads_[i].bytes(), s));
+      dy_[i] = Tensor{grads_[i].get(), op.out, y_[i].type};
+      continue;
+    }
     const Storage t = output_type(op);
     y_[i] = Tensor{nullptr, op.out, t};
     outputs_[i] = DeviceBuffer(y_[i].count() * size_of(t));
     y_[i].data = outputs_[i].get();
-    if (train && !is_data(op.kind) && op.kind != OpKind::softmax_xent) {
+    if (train && !is_data(op.kind) && !is_loss(op.kind)) {
       grads_[i] = DeviceBuffer(outputs_[i].bytes());
       PARADNN_CUDA(cudaMemsetAsync(grads_[i].get(), 0, grads_[i].bytes(), s));  // stays 0 where nothing consumes it
       dy_[i] = Tensor{grads_[i].get(), op.out, t};

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "platforms/cuda/cuda_check.hpp"
+#include "platforms/cuda/cuda_element.cuh"
 #include "platforms/cuda/cuda_kernels.hpp"
 
 namespace paradnn::cuda {
@@ -13,20 +14,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__device__ __forceinline__ float to_f(float v) { return v; }
-__device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
-__device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
-__device__ __forceinline__ float to_f(int32_t v) { return static_cast<float>(v); }
-template <typename T>
-__device__ __forceinline__ T from_f(float v);
-template <>
-__device__ __forceinline__ float from_f<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ __half from_f<__half>(float v) { return __float2half_rn(v); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-template <>
-__device__ __forceinline__ int32_t from_f<int32_t>(float v) { return static_cast<int32_t>(v); }
 
 // Calls f with a value of the C++ type that stores `t`.
 template <typename F>

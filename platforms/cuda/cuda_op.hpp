@@ -67,6 +67,20 @@ std::unique_ptr<CudaOp> make_merge(const OpArgs& a);       // add, concat
 std::unique_ptr<CudaOp> make_embedding(const OpArgs& a);
 std::unique_ptr<CudaOp> make_rnn(const OpArgs& a);
 std::unique_ptr<CudaOp> make_softmax_xent(const OpArgs& a);
+std::unique_ptr<CudaOp> make_layer_norm(const OpArgs& a);
+std::unique_ptr<CudaOp> make_batched_matmul(const OpArgs& a);
+std::unique_ptr<CudaOp> make_softmax(const OpArgs& a);
+std::unique_ptr<CudaOp> make_reshape(const OpArgs& a);    // cuda_shape_ops.cpp
+std::unique_ptr<CudaOp> make_transpose(const OpArgs& a);
+std::unique_ptr<CudaOp> make_upsample(const OpArgs& a);
+std::unique_ptr<CudaOp> make_focal_loss(const OpArgs& a);
+
+// Parameter k of the op (cuda_tied_params.cpp): a new blob, or the blob of the op it
+// shares parameters with (Op::shares_params_with), registered under this op's name too.
+ParamBlob& param_blob(const OpArgs& a, size_t k, size_t n, Storage weight_type, Storage grad_type, float lo, float hi);
+// beta for the op's weight gradients: 0 where it writes them first, 1 where it adds to a
+// tied op's (a later user of the same blob, whose backward ran before).
+float weight_grad_beta(const OpArgs& a);
 
 // A fused post-op (Op::post) applied in place on the output, and its gradient in place
 // on the output gradient. relu and tanh only: their gradients need just the output.

@@ -19,6 +19,13 @@ std::unique_ptr<CudaOp> make_op(const OpArgs& a) {
     case OpKind::embedding: return make_embedding(a);
     case OpKind::rnn: return make_rnn(a);
     case OpKind::softmax_xent: return make_softmax_xent(a);
+    case OpKind::layer_norm: return make_layer_norm(a);
+    case OpKind::batched_matmul: return make_batched_matmul(a);
+    case OpKind::softmax: return make_softmax(a);
+    case OpKind::upsample: return make_upsample(a);
+    case OpKind::reshape: return make_reshape(a);
+    case OpKind::transpose: return make_transpose(a);
+    case OpKind::focal_loss: return make_focal_loss(a);
     case OpKind::input:
     case OpKind::token_input: break;  // synthetic data: filled by the executable, no work per step
     default: break;
@@ -27,18 +34,8 @@ std::unique_ptr<CudaOp> make_op(const OpArgs& a) {
 }
 
 std::optional<std::string> unsupported_reason(const Op& op) {
-  switch (op.kind) {
-    case OpKind::layer_norm:
-    case OpKind::batched_matmul:
-    case OpKind::softmax:
-    case OpKind::upsample:
-    case OpKind::reshape:
-    case OpKind::transpose:
-    case OpKind::focal_loss:
-      return op.name + ": the cuda backend does not implement " + std::string(to_string(op.kind)) + " yet";
-    default: break;
-  }
-  if (op.shares_params_with >= 0) return op.name + ": shared (tied) parameters are not run by the cuda backend yet";
+  if (op.shares_params_with >= 0 && op.kind != OpKind::dense && op.kind != OpKind::conv && op.kind != OpKind::embedding)
+    return op.name + ": shared (tied) parameters are implemented for dense, conv and embedding ops only";
   if (op.post == Activation::gelu) return op.name + ": a fused GELU post-op is not run by the cuda backend";
   return std::nullopt;
 }
