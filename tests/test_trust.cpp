@@ -212,9 +212,13 @@ TEST(Trust, RepetitionsKeptAndAdaptiveStoppingSaysWhy) {
   EXPECT_GT(std::stod(reps.rows[0].at("time_per_step_s")), 0);
   for (const Row& r : read_results(out).rows) EXPECT_EQ(r.at("stop_reason"), "repetitions");
 
-  s = run_sweep(sweep(write("loose.yaml", tiny(kRun + ", max_noise: 0.99")), out));
+  // A loose target stops on noise (or at the repetitions); only a machine so loaded that the
+  // spread stays above the target may reach the cap, and then the row's cv says so.
+  s = run_sweep(sweep(write("loose.yaml", tiny(kRun + ", max_noise: 0.99, max_time_s: 5")), out));
   for (const Row& r : read_results(out).rows) {
-    EXPECT_TRUE(r.at("stop_reason") == "noise" || r.at("stop_reason") == "repetitions") << r.at("stop_reason");
+    const std::string why = r.at("stop_reason");
+    if (why == "time_cap") EXPECT_GT(std::stod(r.at("time_per_step_cv")), 0.99);
+    else EXPECT_TRUE(why == "noise" || why == "repetitions") << why;
     EXPECT_EQ(r.at("status"), "ok");
   }
   s = run_sweep(sweep(write("cap.yaml", tiny(kRun + ", max_noise: 1e-12, max_time_s: 0.05")), out));
