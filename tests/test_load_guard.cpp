@@ -69,6 +69,29 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
+// Steal: a share over the limit is busy only once it amounts to a tenth of a second; a few
+// 10 ms ticks over a short interval are rounding. Samples made by hand, no other work.
+TEST(LoadGuard, StealNeedsATenthOfASecondAsWellAsAShare) {
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto sample = [&](double t, double total_s, double steal_s) {
+    LoadSample s;
+    s.read = true;
+    s.t_s = t;
+    s.total_jiffies = static_cast<unsigned long long>(total_s * tick);
+    s.steal_jiffies = static_cast<unsigned long long>(steal_s * tick);
+    return s;
+  };
+  // 0.2 s on 2 CPUs, 0.08 s stolen: 20% but 8 ticks.
+  LoadVerdict v = judge_load(sample(0, 0, 0), sample(0.2, 0.4, 0.08));
+  EXPECT_GT(v.steal_share, 0.05);
+  EXPECT_FALSE(v.busy) << v.describe();
+  // 2 s on 2 CPUs, 0.4 s stolen: 10% and 40 ticks.
+  v = judge_load(sample(0, 0, 0), sample(2, 4, 0.4));
+  EXPECT_TRUE(v.busy) << v.describe();
+  // Under the share, however long: not busy.
+  EXPECT_FALSE(judge_load(sample(0, 0, 0), sample(10, 20, 0.5)).busy);
+}
+
 TEST(LoadGuard, SpinnerOnOurCpusIsBusy) {
   const Spinner spin;
   const LoadVerdict v = over(1.0);

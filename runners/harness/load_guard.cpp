@@ -106,7 +106,10 @@ LoadVerdict judge_load(const LoadSample& before, const LoadSample& after, double
   } else {
     v.others_cpus = v.others_running;  // too short for 10 ms ticks: the runnable tasks at its ends
   }
-  v.busy = v.others_cpus >= others_cpus_limit || v.steal_share > steal_limit;
+  // Steal counts in 10 ms ticks: a share of a few ticks over a short interval is rounding, so
+  // it takes a tenth of a second of stolen time, as well as the share, to call it busy.
+  const double stolen_s = delta(before.steal_jiffies, after.steal_jiffies) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  v.busy = v.others_cpus >= others_cpus_limit || (v.steal_share > steal_limit && stolen_s >= 0.1);
   return v;
 }
 

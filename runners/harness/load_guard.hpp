@@ -38,7 +38,7 @@ struct LoadVerdict {
 };
 
 // Busy when other work averaged at least `others_cpus_limit` CPUs on ours, or steal took more
-// than `steal_limit` of their time. Intervals too short for jiffies (< 0.25 s, 10 ms ticks)
+// than `steal_limit` of their time (and at least 0.1 s: 10 ms ticks make short shares coarse). Intervals too short for jiffies (< 0.25 s, 10 ms ticks)
 // are judged by the runnable tasks at their two ends instead.
 LoadVerdict judge_load(const LoadSample& before, const LoadSample& after, double others_cpus_limit = 0.5,
                        double steal_limit = 0.05);
