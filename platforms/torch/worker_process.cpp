@@ -24,8 +24,8 @@ WorkerProcess::WorkerProcess(const std::string& python, const std::string& scrip
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     throw std::runtime_error(std::string("torch worker: socketpair: ") + std::strerror(errno));
   char path[] = "/tmp/paradnn-torch-worker-XXXXXX";
-  const int err = mkstemp(path);
-  if (err < 0) throw std::runtime_error(std::string("torch worker: mkstemp: ") + std::strerror(errno));
+  const int err = mkostemp(path, O_CLOEXEC);  // not inherited by workers started later
+  if (err < 0) throw std::runtime_error(std::string("torch worker: mkostemp: ") + std::strerror(errno));
   stderr_path_ = path;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
