@@ -43,6 +43,7 @@ ModelErrorSummary run_model_error(const ModelErrorOptions& o) {
 
   PointTask task;
   task.columns = columns();
+  task.measures = false;
   task.wants = [&](const GridEntry& e) { return measured.count(e.point.key()) > 0; };
   task.describe = [](const GridEntry& e) -> Row {
     return {{"point_key", e.point.key()}, {"model_family", e.point.family}, {"mode", std::string(to_string(e.point.mode))},

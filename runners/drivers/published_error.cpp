@@ -127,6 +127,7 @@ PublishedErrorSummary run_published_error(const PublishedErrorOptions& o) {
   };
   PointTask task;
   task.columns = columns();
+  task.measures = false;
   task.wants = [&](const GridEntry& e) { return points.count(shape_of(e.point)) > 0; };
   task.describe = [&](const GridEntry& e) -> Row {
     Row r{{"point_key", e.point.key()}, {"platform", points.at(shape_of(e.point)).platform},

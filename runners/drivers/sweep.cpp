@@ -137,6 +137,7 @@ SweepSummary run_sweep(const SweepOptions& o) {
 
   PointTask task;
   task.columns = result_columns();
+  task.measures = !backend->simulated();  // a model's rows have no load to guard
   // A failure row (the point loop's) keeps the analytic columns wherever the graph builds.
   task.describe = [&](const GridEntry& e) {
     try {

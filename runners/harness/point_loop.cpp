@@ -218,7 +218,8 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
       continue;
     }
     std::vector<Row> rows;
-    const LoadSample load_before = sample_load();
+    const bool guard = task.measures && !task.loads;  // the loop's own record of the load
+    const LoadSample load_before = guard ? sample_load() : LoadSample{};
     try {
       rows = task.run(*e);
     } catch (const InputError&) {
@@ -237,7 +238,7 @@ LoopSummary PointLoop::run(const PointTask& task, ManifestInfo manifest) {
     }
     if (task.loads) {
       for (LoadRecord& l : task.loads(*e)) loads.push_back(std::move(l));
-    } else {
+    } else if (guard) {
       const LoadSample load_after = sample_load();
       loads.push_back({e->point.key(), load_before, load_after, judge_load(load_before, load_after)});
     }

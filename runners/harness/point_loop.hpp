@@ -58,6 +58,9 @@ struct PointTask {
   // Optional: the load around each measurement the point took (tune: one per setting). Without
   // it the loop records the load before and after the whole point. Both go to the manifest.
   std::function<std::vector<LoadRecord>(const GridEntry&)> loads;
+  // False where the points only predict (performance models): there is no measurement for
+  // other work to disturb, and reading /proc per point would cost more than the prediction.
+  bool measures = true;
 };
 
 struct LoopSummary {
