@@ -189,4 +189,6 @@ TEST(ErrorStats, MedianAndP90OfAbsoluteRelativeError) {
   EXPECT_NEAR(e.median_ratio, 1.05, 1e-12);
   EXPECT_GT(e.p90, 0.2);
   EXPECT_EQ(e.points, 5u);
+  // (predicted, measured) (1.1, 1.0), (0.5, 1.0), (2.0, 2.0): |error| 0.1, 0.5, 0.
+  EXPECT_NEAR(error_stats({1.1 / 1.0, 0.5 / 1.0, 2.0 / 2.0}).median, 0.1, 1e-12);
 }

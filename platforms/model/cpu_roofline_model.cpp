@@ -1,8 +1,5 @@
 #include "platforms/model/cpu_roofline_model.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <cstdlib>
 #include <limits>
 
 #include "paradnn/error.hpp"
@@ -37,16 +34,6 @@ double predict_step_seconds_on_cpu(const Graph& g, Mode m, const PlatformFile& f
   if (!c) throw InputError("platform file lacks a compute ceiling or a DRAM bandwidth: run `paradnn roofline` again");
   const DeviceSlice cpu = cpu_device(*c, g.dtype, f.machine.device_name);
   return predict_step(g, m, cpu, cpu.spec.stack.host_infeed_bytes_per_s).step_s;
-}
-
-double median_abs_relative_error(std::vector<std::pair<double, double>> pm) {
-  std::vector<double> e;
-  for (const auto& [p, meas] : pm)
-    if (meas > 0) e.push_back(std::abs(p - meas) / meas);
-  if (e.empty()) return 0;
-  std::sort(e.begin(), e.end());
-  const size_t n = e.size();
-  return n % 2 ? e[n / 2] : (e[n / 2 - 1] + e[n / 2]) / 2;
 }
 
 }  // namespace paradnn::model

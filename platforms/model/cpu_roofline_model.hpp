@@ -4,8 +4,6 @@
 // hardware we can measure here.
 #pragma once
 #include <optional>
-#include <utility>
-#include <vector>
 
 #include "paradnn/graph.hpp"
 #include "paradnn/platform_file.hpp"
@@ -28,8 +26,5 @@ DeviceSlice cpu_device(const RooflineCeilings& c, DType t, const std::string& la
 
 // Throws InputError when the platform file has no usable ceilings.
 double predict_step_seconds_on_cpu(const Graph& g, Mode m, const PlatformFile& f, int threads = 0);
-
-// Median of |predicted - measured| / measured over (predicted, measured) pairs; 0 if empty.
-double median_abs_relative_error(std::vector<std::pair<double, double>> predicted_measured);
 
 }  // namespace paradnn::model

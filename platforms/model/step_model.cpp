@@ -70,11 +70,14 @@ double infeed_bytes(const Graph& g) {
   return bytes;
 }
 
+double infeed_rate(const DeviceSlice& slice, double host_infeed_bytes_per_s) {
+  const int chips_per_host = std::min(slice.chips, slice.spec.chips_per_host);
+  return std::min(host_infeed_bytes_per_s, slice.spec.pcie_bytes_per_s_per_chip * chips_per_host);
+}
+
 double infeed_seconds(double bytes, const DeviceSlice& slice, double host_infeed_bytes_per_s) {
   if (bytes <= 0) return 0;
-  const int chips_per_host = std::min(slice.chips, slice.spec.chips_per_host);
-  const double rate = std::min(host_infeed_bytes_per_s, slice.spec.pcie_bytes_per_s_per_chip * chips_per_host);
-  return bytes / slice.hosts / rate;
+  return bytes / slice.hosts / infeed_rate(slice, host_infeed_bytes_per_s);
 }
 
 namespace {
@@ -183,8 +186,7 @@ StepPrediction predict_step(const Graph& g, Mode m, const DeviceSlice& slice, do
   s.device_s = s.compute_s + s.update_s + s.all_reduce_s;
 
   s.infeed_bytes = infeed_bytes(g);
-  const int chips_per_host = std::min(slice.chips, spec.chips_per_host);
-  s.infeed_rate = std::min(host_infeed_bytes_per_s, spec.pcie_bytes_per_s_per_chip * chips_per_host);
+  s.infeed_rate = infeed_rate(slice, host_infeed_bytes_per_s);
   s.infeed_s = infeed_seconds(s.infeed_bytes, slice, host_infeed_bytes_per_s);
   s.overhead_s = spec.stack.step_overhead_s;
   s.step_s = std::max(s.device_s, s.infeed_s) + s.overhead_s;

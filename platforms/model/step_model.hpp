@@ -64,6 +64,8 @@ double all_reduce_seconds(double bytes, int messages, const DeviceSlice& slice);
 // Bytes the host sends per step: inputs as f32 (tokens as int32) and one-hot f32 labels for
 // a softmax classifier, as TensorFlow input functions feed them (ParaDnn's among them).
 double infeed_bytes(const Graph& g);
+// Bytes per second one host moves to its chips: its pipeline, capped by PCIe.
+double infeed_rate(const DeviceSlice& slice, double host_infeed_bytes_per_s);
 // Seconds to move a batch of `bytes` from the hosts to the chips.
 double infeed_seconds(double bytes, const DeviceSlice& slice, double host_infeed_bytes_per_s);
 

@@ -9,6 +9,7 @@
 #include "platforms/model/cpu_roofline_model.hpp"
 #include "platforms/registry.hpp"
 #include "runners/harness/point_loop.hpp"
+#include "runners/drivers/published_error.hpp"
 #include "runners/harness/result_row.hpp"
 
 namespace paradnn {
@@ -74,14 +75,14 @@ ModelErrorSummary run_model_error(const ModelErrorOptions& o) {
   loop.run(task, manifest);
 
   // The summary covers every row in the output, a resumed run's earlier ones too.
-  std::map<std::string, std::vector<std::pair<double, double>>> groups;
+  std::map<std::string, std::vector<double>> groups;  // predicted / measured
   for (const Row& r : read_csv(s.output, columns()).rows) {
     if (status_of(r) != Status::ok) continue;
-    const std::pair<double, double> pm{std::stod(r.at("predicted_s")), std::stod(r.at("measured_s"))};
-    groups[r.at("model_family") + " " + r.at("mode")].push_back(pm);
-    groups["all"].push_back(pm);
+    const double ratio = std::stod(r.at("predicted_s")) / std::stod(r.at("measured_s"));
+    groups[r.at("model_family") + " " + r.at("mode")].push_back(ratio);
+    groups["all"].push_back(ratio);
   }
-  for (const auto& [group, pairs] : groups) s.groups[group] = {pairs.size(), model::median_abs_relative_error(pairs)};
+  for (const auto& [group, ratios] : groups) s.groups[group] = {ratios.size(), error_stats(ratios).median};
   return s;
 }
 

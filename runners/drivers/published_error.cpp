@@ -14,6 +14,7 @@
 #include "platforms/registry.hpp"
 #include "runners/harness/point_loop.hpp"
 #include "runners/harness/result_row.hpp"
+#include "runners/harness/timing.hpp"
 
 namespace paradnn {
 
@@ -47,14 +48,6 @@ int64_t whole(const Row& r, const std::string& key, const std::string& file) {
   return x;
 }
 
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double i = q * double(v.size() - 1);
-  const size_t lo = static_cast<size_t>(i), hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (i - double(lo));
-}
-
 // The published points as a sweep config: the grid of their values, of which `wants`
 // keeps the published ones.
 std::string config_text(const std::string& name, const std::map<Shape, Published>& pts, const std::string& dtype,
@@ -86,9 +79,9 @@ ErrorStats error_stats(const std::vector<double>& ratios) {
   std::vector<double> abs;
   for (double r : ratios) abs.push_back(std::abs(r - 1));
   s.points = ratios.size();
-  s.median = quantile(abs, 0.5);
-  s.p90 = quantile(abs, 0.9);
-  s.median_ratio = quantile(ratios, 0.5);
+  s.median = percentile(abs, 0.5);
+  s.p90 = percentile(abs, 0.9);
+  s.median_ratio = percentile(ratios, 0.5);
   return s;
 }
 

@@ -50,6 +50,9 @@ void save_settings_file(const SettingsFile& f, const std::string& path) {
 
 namespace {
 
+// A rule's mode, and what a lookup may ask for: * serves either.
+bool known_mode(const std::string& mode) { return mode == "train" || mode == "infer" || mode == "*"; }
+
 [[noreturn]] void fail(const std::string& path, const YAML::Node& n, const std::string& key, const std::string& what) {
   throw InputError(fmt::format("{}: key '{}': {}", yaml_location(path, n), key, what));
 }
@@ -80,7 +83,7 @@ SettingsRule rule_of(const std::string& path, const YAML::Node& n) {
   SettingsRule r;
   r.family = field<std::string>(path, n, "family");
   if (n["mode"]) r.mode = field<std::string>(path, n, "mode");
-  if (r.mode != "train" && r.mode != "infer" && r.mode != "*") fail(path, n["mode"], "mode", "expected train, infer or *");
+  if (!known_mode(r.mode)) fail(path, n["mode"], "mode", "expected train, infer or *");
   r.batch_min = n["batch_min"] ? field<int64_t>(path, n, "batch_min") : 1;
   r.batch_max = n["batch_max"] ? field<int64_t>(path, n, "batch_max") : INT64_MAX;
   if (r.batch_min < 1 || r.batch_max < r.batch_min) fail(path, n, "batch_min", "expected 1 <= batch_min <= batch_max");
@@ -128,7 +131,7 @@ Recommended recommended_settings(const std::string& path, const std::string& fam
     throw InputError(fmt::format("--family '{}': not a model family (expected one of {})", family,
                                  fmt::join(families, ", ")));
   const SettingsFile f = load_settings_file(path);
-  if (mode != "train" && mode != "infer" && mode != "*")
+  if (!known_mode(mode))
     throw InputError(fmt::format("--mode '{}': expected train or infer", mode));
   const auto s = f.lookup(family, batch, mode);
   if (!s) throw InputError(fmt::format("{}: no rule for family {} at batch {} ({})", path, family, batch, mode));
