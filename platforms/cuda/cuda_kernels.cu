@@ -5,34 +5,12 @@
 #include <stdexcept>
 
 #include "platforms/cuda/cuda_check.hpp"
-#include "platforms/cuda/cuda_element.cuh"
+#include "platforms/cuda/cuda_kernel_common.cuh"
 #include "platforms/cuda/cuda_kernels.hpp"
 
 namespace paradnn::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-
-
-// Calls f with a value of the C++ type that stores `t`.
-template <typename F>
-void dispatch(Storage t, F&& f) {
-  switch (t) {
-    case Storage::f32: f(float{}); return;
-    case Storage::f16: f(__half{}); return;
-    case Storage::bf16: f(__nv_bfloat16{}); return;
-    case Storage::s32: f(int32_t{}); return;
-  }
-}
-
-// Enough blocks to fill the GPU; each kernel strides over the rest.
-unsigned blocks_for(size_t n) {
-  const size_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(b < 65536 ? (b ? b : 1) : 65536);
-}
-
-void check_launch(const char* what) { check(cudaGetLastError(), what); }
 
 __device__ __forceinline__ uint64_t splitmix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -40,8 +18,6 @@ __device__ __forceinline__ uint64_t splitmix(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
-
-#define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < (n); i += size_t(gridDim.x) * blockDim.x)
 
 template <typename T>
 __global__ void uniform_k(T* p, size_t n, float lo, float hi, uint64_t seed) {

@@ -5,49 +5,26 @@
 #include <stdexcept>
 
 #include "platforms/cuda/cuda_check.hpp"
-#include "platforms/cuda/cuda_element.cuh"
+#include "platforms/cuda/cuda_kernel_common.cuh"
 #include "platforms/cuda/cuda_real_kernels.hpp"
 
 namespace paradnn::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kRowThreads = 128;  // softmax and layer-norm rows: 128 to 512 wide in the models
 constexpr int kMaxRank = 6;
 constexpr float kAlpha = 0.25f;   // focal loss; gamma is 2: the squares below
-
-
-// Calls f with a value of the floating-point C++ type that stores `t`.
-template <typename F>
-void dispatch(Storage t, F&& f) {
-  switch (t) {
-    case Storage::f32: f(float{}); return;
-    case Storage::f16: f(__half{}); return;
-    case Storage::bf16: f(__nv_bfloat16{}); return;
-    case Storage::s32: break;
-  }
-  throw std::invalid_argument("cuda: a floating-point kernel was given s32 data");
-}
-
-unsigned blocks_for(size_t n) {
-  const size_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(b < 65536 ? (b ? b : 1) : 65536);
-}
 
 unsigned row_grid(int64_t rows) {
   if (rows > 0x7fffffff) throw std::invalid_argument("cuda: too many rows for one grid");
   return static_cast<unsigned>(rows > 0 ? rows : 1);
 }
 
-void check_launch(const char* what) { check(cudaGetLastError(), what); }
-
 template <typename T>
 __device__ __forceinline__ T blend(float v, const T* old, float beta) {  // v + beta * old
   return from_f<T>(beta != 0.0f ? v + beta * to_f(*old) : v);
 }
-
-#define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < (n); i += size_t(gridDim.x) * blockDim.x)
 
 struct Perm {
   int rank = 0;
@@ -249,7 +226,7 @@ void transpose(Storage t, const void* x, const Dims& in, const std::vector<int>&
     p.src_stride[k] = stride[perm[size_t(k)]];
   }
   const size_t n = static_cast<size_t>(elements(in));
-  dispatch(t, [&](auto tag) {
+  dispatch_float(t, [&](auto tag) {
     using T = decltype(tag);
     transpose_k<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), p, n, beta);
   });
@@ -258,7 +235,7 @@ void transpose(Storage t, const void* x, const Dims& in, const std::vector<int>&
 
 void upsample_forward(Storage t, const void* x, void* y, int64_t planes, int64_t h, int64_t w, int64_t f, cudaStream_t s) {
   const size_t n = static_cast<size_t>(planes * h * w * f * f);
-  dispatch(t, [&](auto tag) {
+  dispatch_float(t, [&](auto tag) {
     using T = decltype(tag);
     upsample_fwd_k<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), h, w, f, n);
   });
@@ -268,7 +245,7 @@ void upsample_forward(Storage t, const void* x, void* y, int64_t planes, int64_t
 void upsample_backward(Storage t, const void* dy, void* dx, int64_t planes, int64_t h, int64_t w, int64_t f, float beta,
                        cudaStream_t s) {
   const size_t n = static_cast<size_t>(planes * h * w);
-  dispatch(t, [&](auto tag) {
+  dispatch_float(t, [&](auto tag) {
     using T = decltype(tag);
     upsample_bwd_k<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<const T*>(dy), static_cast<T*>(dx), h, w, f, n, beta);
   });
@@ -276,7 +253,7 @@ void upsample_backward(Storage t, const void* dy, void* dx, int64_t planes, int6
 }
 
 void softmax_forward(Storage t, const void* x, void* y, int64_t rows, int64_t cols, int64_t causal_m, cudaStream_t s) {
-  dispatch(t, [&](auto tag) {
+  dispatch_float(t, [&](auto tag) {
     using T = decltype(tag);
     softmax_fwd_k<T><<<row_grid(rows), kRowThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), cols, causal_m);
   });
@@ -285,7 +262,7 @@ void softmax_forward(Storage t, const void* x, void* y, int64_t rows, int64_t co
 
 void softmax_backward(Storage t, const void* y, const void* dy, void* dx, int64_t rows, int64_t cols, float beta,
                       cudaStream_t s) {
-  dispatch(t, [&](auto tag) {
+  dispatch_float(t, [&](auto tag) {
     using T = decltype(tag);
     softmax_bwd_k<T><<<row_grid(rows), kRowThreads, 0, s>>>(static_cast<const T*>(y), static_cast<const T*>(dy),
                                                               static_cast<T*>(dx), cols, beta);
@@ -295,7 +272,7 @@ void softmax_backward(Storage t, const void* y, const void* dy, void* dx, int64_
 
 void layer_norm_forward(Storage t, const void* x, const float* gamma, const float* beta, void* y, float* mean, float* rstd,
                         int64_t rows, int64_t cols, float eps, cudaStream_t s) {
-  dispatch(t, [&](auto tag) {
+  dispatch_float(t, [&](auto tag) {
     using T = decltype(tag);
     layer_norm_fwd_k<T><<<row_grid(rows), kRowThreads, 0, s>>>(static_cast<const T*>(x), gamma, beta, static_cast<T*>(y),
                                                                  mean, rstd, cols, eps);
@@ -310,7 +287,7 @@ void layer_norm_backward(Storage t, const void* x, const void* dy, const float* 
   const dim3 block(32, 8);
   const int64_t chunks = (rows + 63) / 64;  // about 64 rows per block
   const dim3 grid(static_cast<unsigned>((cols + 31) / 32), static_cast<unsigned>(chunks < 256 ? (chunks ? chunks : 1) : 256));
-  dispatch(t, [&](auto tag) {
+  dispatch_float(t, [&](auto tag) {
     using T = decltype(tag);
     const T* xt = static_cast<const T*>(x);
     const T* dyt = static_cast<const T*>(dy);
@@ -324,7 +301,7 @@ void layer_norm_backward(Storage t, const void* x, const void* dy, const float* 
 
 void focal_loss(Storage t, const void* x, const int32_t* target, size_t n, float* partial, void* dx, float scale, float beta,
                 cudaStream_t s) {
-  dispatch(t, [&](auto tag) {
+  dispatch_float(t, [&](auto tag) {
     using T = decltype(tag);
     focal_k<T><<<kFocalBlocks, kThreads, 0, s>>>(static_cast<const T*>(x), target, n, partial, static_cast<T*>(dx), scale,
                                                  beta);
