@@ -187,6 +187,13 @@ TEST(Tune, RulesPickTheBestGeometricMeanPerFamilyAndBatchRange) {
   ASSERT_TRUE(f.lookup("cnn", 16).has_value());  // the '*' fallback
 }
 
+// What env prints for `s` on a machine of `cores` cpus 0..n-1, one per core.
+std::string shell_exports(const Settings& s, int cores, const std::string& format) {
+  CpuCores machine;
+  for (int c = 0; c < cores; ++c) machine.cores.push_back({c});
+  return paradnn::shell_exports(plan_instances(s, machine), format, "paradnn launch --settings FILE --family F --batch N");
+}
+
 TEST(Tune, EnvPrintsExportsForEachFormat) {
   const Settings s{2, 1, Affinity::close};
   const std::string sh = shell_exports(s, 2, "sh");

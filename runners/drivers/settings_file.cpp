@@ -235,10 +235,4 @@ std::string shell_exports(const InstancePlans& plan, const std::string& format, 
   throw InputError("unknown format '" + format + "' (expected sh, tf or torch)");
 }
 
-std::string shell_exports(const Settings& s, int physical_cores, const std::string& format) {
-  CpuCores machine;
-  for (int c = 0; c < std::max(1, physical_cores); ++c) machine.cores.push_back({c});
-  return shell_exports(plan_instances(s, machine), format, "paradnn launch --settings FILE --family F --batch N");
-}
-
 }  // namespace paradnn

@@ -49,7 +49,4 @@ Recommended recommended_settings(const std::string& path, const std::string& fam
 // picks its instance by PARADNN_INSTANCE. `launch_hint` is the paradnn launch command line
 // that starts the instances.
 std::string shell_exports(const InstancePlans& plan, const std::string& format, const std::string& launch_hint);
-// The same for a machine of `physical_cores` cpus 0..n-1, one per core.
-std::string shell_exports(const Settings& s, int physical_cores, const std::string& format);
-
 }  // namespace paradnn
