@@ -5,7 +5,8 @@
 
 #include "paradnn/cost.hpp"
 #include "paradnn/error.hpp"
-#include "paradnn/interval_pool.hpp"
+#include "paradnn/arena_plan.hpp"
+#include "paradnn/memory_plan.hpp"
 
 namespace paradnn {
 
@@ -141,32 +142,68 @@ StepTotals Graph::totals(Mode m) const {
 
 namespace {
 
-// The storage of one buffer per activation (its gradient in training, itself in inference)
-// as the CPU runtime shares it: placed in op order into an IntervalPool, tensor t live over
-// [t, its last consumer] (a fused ReLU is its producer's tensor; a reshape is a view, and
-// extends its input's lifetime instead). A tensor nothing reads (the loss) holds none.
-double shared_buffer_bytes(const Graph& g, const std::vector<bool>& in_place) {
+// Whether each tensor gets a gradient in training: it depends on parameters (its op has
+// some, or an input needs a gradient). The CPU runtime's rule (platforms/cpu/backend/onednn_lowering.cpp).
+std::vector<bool> needing_gradients(const Graph& g) {
+  std::vector<bool> needs(g.ops.size(), false);
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    if (op.kind == OpKind::input || op.kind == OpKind::token_input) continue;
+    bool any = !op.params.empty() || op.shares_params_with >= 0;
+    for (int x : op.inputs) any = any || needs[static_cast<size_t>(x)];
+    needs[i] = any;
+  }
+  return needs;
+}
+
+// The activations, their gradients (training) and what ops keep for their backward, laid out
+// by lifetime in one arena (paradnn/arena_plan.hpp), as the CPU runtime lays them out
+// (paradnn/memory_plan.hpp): a fused ReLU is its producer's tensor, a reshape a view of its
+// input; the synthetic inputs and a tensor nothing reads (the loss) hold buffers of their own.
+// Where a tensor's gradient has several writers, each but the first backward one (an add or
+// concat excepted: they hand on their own output gradient) writes into a temporary first.
+double planned_buffer_bytes(const Graph& g, Mode m, const std::vector<bool>& in_place) {
   const int n = static_cast<int>(g.ops.size());
   std::vector<int> holder(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i)
     holder[static_cast<size_t>(i)] = in_place[static_cast<size_t>(i)] ? holder[static_cast<size_t>(g.op(i).inputs.at(0))] : i;
-  const std::vector<std::pair<int, int>> live = lifetimes(g, holder);
-  IntervalPool pool;
+  const TensorLifetimes life = tensor_lifetimes(g, m, holder);
+  const StepTimeline time(n, m);
+  const std::vector<bool> needs = needing_gradients(g);
+  std::vector<bool> written(static_cast<size_t>(n), false);  // a backward writer has been placed
+  std::vector<BufferRequest> pool;
+  auto place = [&pool](double bytes, Interval live) { pool.push_back({static_cast<size_t>(bytes), live}); };
+  double own = 0;
   for (int i = 0; i < n; ++i) {
     const Op& o = g.op(i);
-    const bool view = o.kind == OpKind::input || o.kind == OpKind::token_input || o.kind == OpKind::reshape;
-    const int hi = live[static_cast<size_t>(i)].second;
-    if (in_place[static_cast<size_t>(i)] || view || hi == i) continue;
-    pool.place(static_cast<size_t>(o.cost.output_bytes), i, hi);
+    const size_t k = static_cast<size_t>(i);
+    if (in_place[k] || o.kind == OpKind::reshape) continue;
+    const Interval out = life.output[k];
+    if (o.kind == OpKind::input || o.kind == OpKind::token_input || out.hi == i) own += o.cost.output_bytes;
+    else place(o.cost.output_bytes, out);
+    if (!time.training()) continue;
+    if (o.cost.saved_activation_bytes > 0) place(o.cost.saved_activation_bytes, {i, time.bwd(i)});
+    if (needs[k] && out.hi > i) place(o.cost.output_bytes, life.gradient[k]);
   }
-  return pool.total_bytes();
+  if (!time.training()) return static_cast<double>(lay_out(pool).bytes) + own;
+  for (int r = n - 1; r >= 0; --r) {  // gradient writers in backward order
+    const Op& o = g.op(r);
+    if (in_place[static_cast<size_t>(r)] || !needs[static_cast<size_t>(r)] || !o.needs_input_grad) continue;
+    for (int x : o.inputs) {
+      const size_t h = static_cast<size_t>(holder[static_cast<size_t>(x)]);
+      if (!needs[h]) continue;
+      const bool hands_on = o.kind == OpKind::add || o.kind == OpKind::concat || o.kind == OpKind::reshape;
+      if (written[h] && !hands_on) place(g.op(static_cast<int>(h)).cost.output_bytes, {time.bwd(r), time.bwd(r)});
+      written[h] = true;
+    }
+  }
+  return static_cast<double>(lay_out(pool).bytes) + own;
 }
 
 }  // namespace
 
 MemoryEstimate Graph::memory(Mode m) const {
   MemoryEstimate e;
-  double peak_pair = 0;  // inference keeps only an op's input and output alive
   // A ReLU whose producer feeds only it runs as the producer's post-op, in place: it holds
   // no buffer of its own.
   const std::vector<int> consumers = consumer_counts();
@@ -179,16 +216,9 @@ MemoryEstimate Graph::memory(Mode m) const {
     if (m == Mode::train) {
       e.gradients += o.cost.grad_bytes;
       e.optimizer += o.cost.optimizer_bytes;
-      e.activations += o.cost.saved_activation_bytes + o.cost.output_bytes;
-    } else {
-      double in = 0;
-      for (int i : o.inputs) in += op(i).cost.output_bytes;
-      peak_pair = std::max(peak_pair, in + o.cost.output_bytes);
     }
   }
-  if (m == Mode::infer) e.activations = peak_pair;
-  const double shared = shared_buffer_bytes(*this, in_place);
-  e.held_buffers = m == Mode::train ? shared : std::max(0.0, shared - peak_pair);
+  e.activations = planned_buffer_bytes(*this, m, in_place);
   return e;
 }
 

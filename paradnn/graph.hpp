@@ -124,13 +124,12 @@ struct StepTotals {
 };
 
 struct MemoryEstimate {
-  // What a step needs with ideal buffer reuse (what XLA-style planners achieve).
-  double weights = 0, gradients = 0, optimizer = 0, activations = 0, workspace = 0;
-  // What paradnn's CPU runtime holds on top, in storage shared where lifetimes do not
-  // overlap (as the runtime places it): the activation gradients in training, the op
-  // outputs beyond the ideal input-output pair in inference.
-  double held_buffers = 0;
-  double total() const { return weights + gradients + optimizer + activations + workspace + held_buffers; }
+  double weights = 0, gradients = 0, optimizer = 0;
+  // The activations, their gradients (training) and what ops keep for backward, in storage
+  // shared by lifetime as the CPU runtime places it (paradnn/memory_plan.hpp).
+  double activations = 0;
+  double workspace = 0;  // the largest op's scratch space
+  double total() const { return weights + gradients + optimizer + activations + workspace; }
 };
 
 struct Graph {

@@ -50,7 +50,7 @@ bool fused_into_next(const Graph& g, int i) {
 
 // One training step of `g`; everything after op `pre` is checked against the reference.
 void check_step(const Graph& g, int pre, double fwd_tol = 1e-4, double grad_tol = 2e-3) {
-  cpu::CpuExecutable ex(g, Mode::train);
+  cpu::CpuExecutable ex(g, Mode::train, true, cpu::Buffers::one_per_tensor);  // every tensor readable
   Params params;
   for (size_t i = static_cast<size_t>(pre) + 1; i < g.ops.size(); ++i)
     for (const Param& p : g.ops[i].params) params[p.name] = to_double(ex.param(p.name));

@@ -34,7 +34,7 @@ GraphBuilder builder() { return GraphBuilder("test", "real_ops", 0, DType::f32, 
 // One training step; then op `op`, reading op `x`, is checked: forward against `ref`, and
 // the gradient it passes to `x` against central differences.
 void check_unary(const Graph& g, int x, int op, const Ref& ref) {
-  cpu::CpuExecutable ex(g, Mode::train);
+  cpu::CpuExecutable ex(g, Mode::train, true, cpu::Buffers::one_per_tensor);  // every tensor readable
   ex.step();
   ASSERT_TRUE(std::isfinite(ex.loss()));
   const Vec in = to_double(ex.output(x));
@@ -97,7 +97,7 @@ TEST(CpuRealOps, ReshapeThatIsNotTheFirstGradientWriterAdds) {
   const int sum = b.add({back, pre}, "sum");  // writes pre's gradient first; r1 adds
   b.softmax_xent(b.dense(sum, 3, "head"));
   const Graph g = b.finish();
-  cpu::CpuExecutable ex(g, Mode::train);
+  cpu::CpuExecutable ex(g, Mode::train, true, cpu::Buffers::one_per_tensor);  // every tensor readable
   ex.step();
   Vec twice = to_double(ex.output_grad(sum));
   for (double& v : twice) v *= 2;
@@ -141,7 +141,7 @@ TEST_P(CpuBatchedMatmul, ForwardAndBothOperandGradients) {
   const int mm = b.batched_matmul(a, w, tb, "mm");                            // [2, 3, 4]
   b.softmax_xent(b.dense(mm, 3, "head"));
   const Graph g = b.finish();
-  cpu::CpuExecutable ex(g, Mode::train);
+  cpu::CpuExecutable ex(g, Mode::train, true, cpu::Buffers::one_per_tensor);  // every tensor readable
   ex.step();
   const Dims da = g.dims_of(a), db = g.dims_of(w);
   const Vec va = to_double(ex.output(a)), vb = to_double(ex.output(w)), dy = to_double(ex.output_grad(mm));
@@ -181,7 +181,7 @@ TEST(CpuRealOps, LayerNormAndItsScaleAndShift) {
   const int ln = b.layer_norm(pre, "ln");
   b.softmax_xent(b.dense(ln, 3, "head"));
   const Graph g = b.finish();
-  cpu::CpuExecutable ex(g, Mode::train);
+  cpu::CpuExecutable ex(g, Mode::train, true, cpu::Buffers::one_per_tensor);  // every tensor readable
   const Vec gamma = to_double(ex.param("ln.gamma")), beta = to_double(ex.param("ln.beta"));
   ex.step();
   const Vec x = to_double(ex.output(pre)), dy = to_double(ex.output_grad(ln));
@@ -198,7 +198,7 @@ TEST(CpuRealOps, FocalLossAndItsGradient) {
   const int pre = b.dense(b.input({2, 3, 4}), 5, "pre");  // [N 2, anchors 3, K 5]
   b.focal_loss(pre);
   const Graph g = b.finish();
-  cpu::CpuExecutable ex(g, Mode::train);
+  cpu::CpuExecutable ex(g, Mode::train, true, cpu::Buffers::one_per_tensor);  // every tensor readable
   ex.step();
   const std::vector<int32_t> target = ex.labels();
   ASSERT_EQ(target.size(), 30u);
@@ -216,7 +216,7 @@ TEST(CpuRealOps, ConcatOfRank3AlongAnchors) {
   const int cat = b.concat({p, q}, "anchors");  // [2, 5, 5]
   b.focal_loss(cat);
   const Graph g = b.finish();
-  cpu::CpuExecutable ex(g, Mode::train);
+  cpu::CpuExecutable ex(g, Mode::train, true, cpu::Buffers::one_per_tensor);  // every tensor readable
   ex.step();
   const Vec vp = to_double(ex.output(p)), vq = to_double(ex.output(q));
   Vec want, dp, dq;
@@ -248,7 +248,7 @@ TEST(CpuTiedParams, EmbeddingTableSharedWithTargetEmbeddingAndProjection) {
   b.share_params(proj, e1);
   b.softmax_xent(proj);
   const Graph g = b.finish();
-  cpu::CpuExecutable ex(g, Mode::train);
+  cpu::CpuExecutable ex(g, Mode::train, true, cpu::Buffers::one_per_tensor);  // every tensor readable
   const Vec table = to_double(ex.param("emb.table"));
   EXPECT_EQ(ex.param("proj.weight"), ex.param("emb.table"));
   ex.step();

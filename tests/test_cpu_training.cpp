@@ -64,7 +64,7 @@ TEST(CpuBackend, ProfileAccountsForEveryAnalyticFlop) {
 TEST(CpuBackend, FusionChangesNoOutputOrGradient) {
   for (const char* family : {"fc", "cnn"}) {
     const Graph g = small_model(family, "sgd");
-    cpu::CpuExecutable fused(g, Mode::train, true), plain(g, Mode::train, false);
+    cpu::CpuExecutable fused(g, Mode::train, true, cpu::Buffers::one_per_tensor), plain(g, Mode::train, false, cpu::Buffers::one_per_tensor);
     fused.step();
     plain.step();
     EXPECT_NEAR(fused.loss(), plain.loss(), 1e-5 * std::abs(plain.loss()));
@@ -82,13 +82,12 @@ TEST(CpuBackend, FusionChangesNoOutputOrGradient) {
   }
 }
 
-// Activation gradients (training) and op outputs (inference) share storage where their
-// lifetimes do not overlap: steps must be bit for bit those of one buffer per tensor, with
-// fewer buffers.
-size_t buffers_placed(const IntervalPool& pool) {
-  size_t placed = 0;
-  for (size_t k = 0; k < pool.slots(); ++k) placed += pool.slot(static_cast<int>(k)).uses.size();
-  return placed;
+// Outputs, activation gradients and op scratch share one arena by lifetime: steps must be
+// bit for bit those of one buffer per tensor, in less storage than the buffers add up to.
+double requested_bytes(const cpu::BufferPlan& plan) {
+  double sum = 0;
+  for (const BufferRequest& r : plan.requests()) sum += static_cast<double>(r.bytes);
+  return sum;
 }
 
 TEST(CpuBackend, SharedStorageChangesNoStep) {
@@ -99,7 +98,7 @@ TEST(CpuBackend, SharedStorageChangesNoStep) {
     EXPECT_EQ(shared.loss(), own.loss()) << family;
     for (const Op& op : g.ops)
       for (const Param& p : op.params) EXPECT_EQ(shared.param_grad(p.name), own.param_grad(p.name)) << family << " " << p.name;
-    EXPECT_EQ(own.net().buffer_plan().pool().slots(), 0u);
+    EXPECT_TRUE(own.net().buffer_plan().requests().empty());
     cpu::CpuExecutable shared_infer(g, Mode::infer), own_infer(g, Mode::infer, true, cpu::Buffers::one_per_tensor);
     shared_infer.step(), own_infer.step();
     const int logits = g.op(g.loss_op()).inputs.at(0);
@@ -107,8 +106,8 @@ TEST(CpuBackend, SharedStorageChangesNoStep) {
     if (std::string(family) == "rnn") continue;  // embedding -> rnn -> logits: no pair both fits and is disjoint
     EXPECT_THROW(shared_infer.output(1), std::logic_error) << family << ": op 1's output is reused later";
     for (const cpu::CpuExecutable* ex : {&shared, &shared_infer}) {
-      const IntervalPool& pool = ex->net().buffer_plan().pool();
-      EXPECT_LT(pool.slots(), buffers_placed(pool)) << family << ": no buffer shares storage";
+      const cpu::BufferPlan& plan = ex->net().buffer_plan();
+      EXPECT_LT(plan.arena_bytes(), requested_bytes(plan)) << family << ": no buffer shares storage";
     }
   }
 }

@@ -82,7 +82,7 @@ void build_softmax(Lowering& ctx, int i) {
       for (int64_t c = r + 1; c < cols; ++c) mask[static_cast<size_t>(r * cols + c)] = -std::numeric_limits<float>::infinity();
     memory m(plain_desc(mask_dims, md.data_type()), e);
     write_plain(e, ctx.stream(), m, mask);
-    memory masked(md, e);
+    memory masked = ctx.scratch(i, Span::forward, md);
     dnnl::binary::primitive_desc bp({dnnl::algorithm::binary_add, md, m.get_desc(), md}, make_attr(), e);
     ctx.add(i, Phase::fwd, dnnl::binary(bp), bp, {{DNNL_ARG_SRC_0, x}, {DNNL_ARG_SRC_1, m}, {DNNL_ARG_DST, masked}});
     x = masked;
@@ -119,7 +119,8 @@ void build_layer_norm(Lowering& ctx, int i) {
   Weight& shift = ctx.params().add(e, ctx.stream(), i, op.name + ".beta", c_md, c_md, 0.f, true);
   scale.views[op.params.at(0).name] = 0;
   shift.views[op.params.at(1).name] = 0;
-  memory mean(pd.mean_desc(), e), var(pd.variance_desc(), e);
+  const memory mean = ctx.scratch(i, Span::to_backward, pd.mean_desc());
+  const memory var = ctx.scratch(i, Span::to_backward, pd.variance_desc());
   ctx.add(i, Phase::fwd, dnnl::layer_normalization_forward(pd), pd,
           {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCALE, scale.w}, {DNNL_ARG_SHIFT, shift.w},
            {DNNL_ARG_MEAN, mean}, {DNNL_ARG_VARIANCE, var}});
@@ -131,7 +132,7 @@ void build_layer_norm(Lowering& ctx, int i) {
   ctx.params().train(e, ctx.stream(), shift, c_md, ctx.graph().optimizer);
   const memory dy = ctx.grad(i);
   const bool wanted = ctx.needs_input_grad(i, 0);
-  const Sink s = wanted ? ctx.sink(i, 0, md) : Sink{memory(md, e), 0, true};
+  const Sink s = wanted ? ctx.sink(i, 0, md) : Sink{ctx.scratch(i, Span::backward, md), 0, true};
   ctx.add(i, Phase::bwd, dnnl::layer_normalization_backward(bd), bd,
           {{DNNL_ARG_SRC, x}, {DNNL_ARG_MEAN, mean}, {DNNL_ARG_VARIANCE, var}, {DNNL_ARG_DIFF_DST, dy},
            {DNNL_ARG_SCALE, scale.w}, {DNNL_ARG_SHIFT, shift.w}, {DNNL_ARG_DIFF_SRC, s.mem},

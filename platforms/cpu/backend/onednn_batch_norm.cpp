@@ -49,7 +49,7 @@ void build_batch_norm(Lowering& ctx, int i) {
                                           {DNNL_ARG_SHIFT, shift.w}, {DNNL_ARG_MEAN, mean},      {DNNL_ARG_VARIANCE, var}};
   memory ws;
   if (ctx.training() && ctx.fusion().fused_post(i) == Activation::relu) {
-    ws = memory(pd.workspace_desc(), e);
+    ws = ctx.scratch(i, Span::to_backward, pd.workspace_desc());
     args[DNNL_ARG_WORKSPACE] = ws;
   }
   ctx.add(i, Phase::fwd, dnnl::batch_normalization_forward(pd), pd, args);
@@ -61,7 +61,7 @@ void build_batch_norm(Lowering& ctx, int i) {
   ctx.params().train(e, ctx.stream(), shift, c_md, ctx.graph().optimizer);
   memory dy = ctx.grad(i);
   const bool wanted = ctx.needs_input_grad(i, 0);
-  Sink s = wanted ? ctx.sink(i, 0, x_md) : Sink{memory(x_md, e), 0, true};
+  Sink s = wanted ? ctx.sink(i, 0, x_md) : Sink{ctx.scratch(i, Span::backward, x_md), 0, true};
   std::unordered_map<int, memory> bargs = {{DNNL_ARG_SRC, x},           {DNNL_ARG_MEAN, mean},
                                            {DNNL_ARG_VARIANCE, var},     {DNNL_ARG_DIFF_DST, dy},
                                            {DNNL_ARG_SCALE, scale.w},    {DNNL_ARG_SHIFT, shift.w},

@@ -40,6 +40,16 @@ std::vector<Call*> CallList::step_calls() {
   return calls;
 }
 
+std::vector<std::pair<const Call*, int>> CallList::timed_by(const StepTimeline& t) const {
+  std::vector<std::pair<const Call*, int>> out;
+  for (size_t i = 0; i < fwd_.size(); ++i)
+    for (const Call& c : fwd_[i]) out.push_back({&c, t.fwd(static_cast<int>(i))});
+  for (size_t i = bwd_.size(); i-- > 0;)
+    for (const Call& c : bwd_[i]) out.push_back({&c, t.bwd(static_cast<int>(i))});
+  for (const Call& c : update_) out.push_back({&c, t.end()});
+  return out;
+}
+
 template <class F>
 void CallList::each(F f) const {
   for (const auto& list : fwd_)

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "paradnn/memory_plan.hpp"
 #include "platforms/backend.hpp"
 #include "platforms/cpu/backend/onednn_descriptors.hpp"
 
@@ -26,6 +27,7 @@ struct Call {
   std::unordered_map<int, memory> args;
   memory::desc scratchpad;
   std::function<void()> kernel;
+  std::vector<memory> uses;  // what a kernel reads and writes (BufferPlan checks their lifetimes)
   std::string impl;
   double bytes = 0;  // traffic of a reorder (graph ops take theirs from the cost model)
   std::vector<dnnl_exec_arg_t> c_args;  // built by CallList::finalize()
@@ -48,6 +50,9 @@ class CallList {
   void update();
   // Per-call seconds summed over `iterations` steps, in call order of one step.
   std::vector<std::pair<const Call*, double>> timed_calls(int iterations);
+  // Every call in the order a step runs it, with its time on `t` (op i's forward calls at
+  // t.fwd(i), its backward calls at t.bwd(i), the updates at t.end()).
+  std::vector<std::pair<const Call*, int>> timed_by(const StepTimeline& t) const;
   // Distinct kernel names, forward calls first.
   std::vector<std::string> impls() const;
   // Arguments of each oneDNN execution in one step (the other calls are paradnn's own kernels).

@@ -33,7 +33,7 @@ void build_embedding(Lowering& ctx, int i) {
   ctx.add_kernel(i, Phase::fwd, "paradnn:gather", [=] {
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < tokens; ++k) std::memcpy(out + k * row_bytes, rows + id[k] * row_bytes, row_bytes);
-  });
+  }, {ids, lookup, y});
   if (!ctx.training()) return;
 
   if (owner) ctx.params().train(e, ctx.stream(), table, table_md, ctx.graph().optimizer);
@@ -57,7 +57,7 @@ void build_embedding(Lowering& ctx, int i) {
         for (int64_t c = c0; c < c1; ++c) dst[c] += src[c];
       }
     }
-  });
+  }, {ids, dy, sink});
   close_weight_grad(ctx, i, table, sink, op.name + ".table.grad");
 }
 

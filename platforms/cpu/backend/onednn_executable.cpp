@@ -71,8 +71,8 @@ std::string CpuExecutable::kernels() const {
 }
 
 std::vector<float> CpuExecutable::output(int op) {
-  if (!net_.training() && !net_.buffer_plan().intact(op))
-    throw std::logic_error(net_.graph().op(op).name + ": its output's storage was reused later in the forward pass");
+  if (!net_.buffer_plan().output_intact(op))
+    throw std::logic_error(net_.graph().op(op).name + ": its output's storage was reused later in the step");
   const memory y = net_.output(op);
   if (y.get_desc().data_type() == Dt::s32) {
     const auto* ids = static_cast<const int32_t*>(y.get_data_handle());
@@ -82,7 +82,7 @@ std::vector<float> CpuExecutable::output(int op) {
 }
 
 std::vector<float> CpuExecutable::output_grad(int op) {
-  if (net_.training() && !net_.buffer_plan().intact(op))
+  if (net_.training() && !net_.buffer_plan().gradient_intact(op))
     throw std::logic_error(net_.graph().op(op).name + ": its gradient's storage was reused later in the backward pass");
   return read_plain(net_.engine(), net_.stream(), net_.lowering().grad(op));
 }

@@ -51,7 +51,7 @@ void build_focal_loss(Lowering& ctx, int i) {
     }
     *mean = sum / static_cast<double>(rows);
     *out = static_cast<float>(*mean);
-  });
+  }, {x, loss});
   if (!ctx.needs_input_grad(i, 0)) return;
 
   const Sink s = ctx.sink(i, 0, logits_md);
@@ -66,7 +66,7 @@ void build_focal_loss(Lowering& ctx, int i) {
                                 : (1 - kAlpha) * p * p * (p - 2 * (1 - p) * log_sigmoid(-z));
       dx[k] = g * scale;
     }
-  });
+  }, {x, s.mem});
   ctx.close(i, s);
 }
 

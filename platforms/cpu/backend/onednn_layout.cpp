@@ -1,5 +1,6 @@
 // Ops that only move data: reshape, transpose and nearest-neighbour upsampling.
-// - reshape is a view of a plain tensor (a blocked producer is reordered to plain first);
+// - reshape is a view of a plain tensor (a blocked producer is reordered into a plain buffer
+//   of the reshape's own, which lives as long as the view);
 //   its output gradient is the same view of the input's gradient where the reshape writes
 //   that gradient first, else a plain buffer reordered (or added) into it.
 // - transpose is one oneDNN reorder into the output seen through a permuted memory
@@ -14,11 +15,19 @@ void build_reshape(Lowering& ctx, int i) {
   const dnnl::engine& e = ctx.engine();
   const Dims& in = ctx.graph().dims_of(op.inputs.at(0));
   const Dt t = ctx.input_desc(i, 0, to_dnnl(op.dtype)).data_type();
-  memory x = ctx.input(i, 0, plain_desc(in, t));
+  const memory::desc plain = plain_desc(in, t), have = ctx.input_desc(i, 0, to_dnnl(op.dtype));
+  memory x = ctx.input(i, 0, have);
+  if (have != plain) {  // a plain copy of the reshape's own, live as long as the view
+    const memory blocked = x;
+    x = ctx.new_output(i, plain);
+    ctx.add_reorder(i, false, op.name + ".in0", blocked, x);
+  }
   ctx.set_output(i, memory(plain_desc(op.out, t), e, x.get_data_handle()));
   if (!ctx.needs_input_grad(i, 0)) return;
 
-  if (ctx.grad(op.inputs[0]).get_desc() == plain_desc(in, t)) {
+  // A view of the input's gradient only where something writes the reshape's: the input's
+  // gradient is shared storage that its first writer must overwrite every step.
+  if (ctx.grad_written(i) && ctx.grad(op.inputs[0]).get_desc() == plain_desc(in, t)) {
     const Sink s = ctx.sink(i, 0, plain_desc(in, t));
     if (s.direct && ctx.alias_grad(i, memory(plain_desc(op.out, t), e, s.mem.get_data_handle()))) return;
   }

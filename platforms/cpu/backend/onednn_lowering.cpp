@@ -85,7 +85,7 @@ memory Lowering::new_output(int i, const memory::desc& md) {
 
 memory Lowering::in_layout(int i, bool backward, const std::string& what, const memory& src, const memory::desc& want) {
   if (src.get_desc() == want) return src;
-  memory converted(want, engine_);
+  memory converted = scratch(i, backward ? Span::backward : Span::to_backward, want);
   add_reorder(i, backward, what, src, converted);
   return converted;
 }
@@ -104,7 +104,7 @@ memory Lowering::grad(int i) {
   if (g) return g;
   const memory::desc md = y_[static_cast<size_t>(c)].get_desc();
   g = buffers_.gradient(c, md, !writers_[static_cast<size_t>(c)].empty());
-  std::memset(g.get_data_handle(), 0, md.get_size());
+  if (g.get_data_handle()) std::memset(g.get_data_handle(), 0, md.get_size());  // none while a plan records
   return g;
 }
 
@@ -129,7 +129,7 @@ Sink Lowering::sink(int i, int slot, const memory::desc& md) {
   const auto& w = writers_[static_cast<size_t>(t)];
   const bool first = !w.empty() && w.front() == std::make_pair(i, slot);
   if (first && target.get_desc() == md) return {target, slot, true};
-  return {memory(md, engine_), slot, false};
+  return {scratch(i, Span::backward, md), slot, false};
 }
 
 void Lowering::close(int i, const Sink& s) {
@@ -168,12 +168,13 @@ void Lowering::add(int i, Phase phase, const dnnl::primitive& p, const dnnl::pri
   append(std::move(c), runs_backward(phase));
 }
 
-void Lowering::add_kernel(int i, Phase phase, const std::string& impl, std::function<void()> k) {
+void Lowering::add_kernel(int i, Phase phase, const std::string& impl, std::function<void()> k, std::vector<memory> uses) {
   Call c;
   c.op = i;
   c.phase = phase;
   c.name = graph_.op(i).name;
   c.kernel = std::move(k);
+  c.uses = std::move(uses);
   c.impl = impl;
   append(std::move(c), runs_backward(phase));
 }

@@ -56,15 +56,18 @@ class Lowering {
   // Input `slot` of op i in layout `want`: the tensor itself, or a reorder into a buffer.
   memory input(int i, int slot, const memory::desc& want);
   void set_output(int i, const memory& y);
-  // A new output buffer for op i, set as its output (storage shared by lifetime in inference).
+  // A new output buffer for op i, set as its output (storage shared by lifetime, BufferPlan).
   memory new_output(int i, const memory::desc& md);
+  // A buffer of op i's own that its calls use over `span` (storage shared by lifetime).
+  memory scratch(int i, Span span, const memory::desc& md) { return buffers_.scratch(i, span, md); }
   memory output(int tensor) const { return y_.at(static_cast<size_t>(tensor)); }
   // Op i's output is integer data that dequantizes as q * scale (an int8 op handing u8 to the
   // next); 1 for real-valued outputs. Read-back (InferenceModel::tensor) applies it.
   void set_output_scale(int i, float scale) { out_scale_[static_cast<size_t>(i)] = scale; }
   float output_scale(int tensor) const { return out_scale_[static_cast<size_t>(fusion_.canonical(tensor))]; }
   // `src` in layout `want`: `src` itself, or a buffer a reorder call of its own fills in the
-  // forward or backward pass (named `what`, so --per-op shows its cost).
+  // forward or backward pass (named `what`, so --per-op shows its cost). A forward conversion
+  // lives until op i's backward, which may read it too.
   memory in_layout(int i, bool backward, const std::string& what, const memory& src, const memory::desc& want);
   // Quantized copies of tensor t made for one consumer, for the next one that wants the same
   // scale and layout: an empty memory where there is none yet.
@@ -74,6 +77,8 @@ class Lowering {
   // --- gradients (training) ---
   bool needs_grad(int tensor) const { return needs_grad_[static_cast<size_t>(tensor)]; }
   bool needs_input_grad(int i, int slot) const;
+  // Whether some op's backward writes tensor t's gradient (else it stays zero).
+  bool grad_written(int t) const { return !writers_[static_cast<size_t>(fusion_.canonical(t))].empty(); }
   // Gradient of op i's output (allocated in the output's layout on first use; storage
   // shared with gradients whose lifetimes do not overlap, see BufferPlan).
   memory grad(int i);
@@ -92,7 +97,8 @@ class Lowering {
   // in the forward pass, Phase::bwd and Phase::comm in the backward pass.
   void add(int i, Phase phase, const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
            std::unordered_map<int, memory> args);
-  void add_kernel(int i, Phase phase, const std::string& impl, std::function<void()> k);
+  // A kernel lists the buffers it reads and writes in `uses` (their lifetimes are checked).
+  void add_kernel(int i, Phase phase, const std::string& impl, std::function<void()> k, std::vector<memory> uses = {});
   // A reorder (layout or type conversion) as its own call in the forward or backward pass;
   // `accumulate` adds into dst instead of overwriting it.
   void add_reorder(int i, bool backward, const std::string& what, const memory& src, const memory& dst,

@@ -1,5 +1,6 @@
 #include "platforms/cpu/backend/onednn_net.hpp"
 
+#include <stdexcept>
 #include <string>
 
 #include "platforms/cpu/backend/onednn_ops.hpp"
@@ -7,12 +8,21 @@
 namespace paradnn::cpu {
 
 Net::Net(const Graph& g, Mode m, bool fuse, Buffers buffers)
+    : Net(g, m, fuse, buffers, buffers == Buffers::shared ? std::optional(arena_for(g, m, fuse)) : std::nullopt) {}
+
+ArenaLayout Net::arena_for(const Graph& g, Mode m, bool fuse) {
+  Net probe(g, m, fuse, Buffers::shared, std::nullopt);
+  for (int i = 0; i < static_cast<int>(g.ops.size()); ++i) build_op(probe.lowering(), i);
+  return lay_out(probe.buffer_plan().requests());
+}
+
+Net::Net(const Graph& g, Mode m, bool fuse, Buffers buffers, std::optional<ArenaLayout> layout)
     : graph_(g),
       mode_(m),
       engine_(dnnl::engine::kind::cpu, 0),
       stream_(engine_),
       fusion_(graph_, m, fuse),
-      buffers_(graph_, fusion_, m, buffers, engine_),
+      buffers_(graph_, fusion_, m, buffers, engine_, std::move(layout)),
       calls_(graph_.ops.size(), engine_, stream_),
       lowering_(graph_, m, engine_, stream_, params_, fusion_, buffers_, calls_, loss, labels) {}
 
@@ -47,6 +57,9 @@ void Net::finalize() {
     }
   }
   calls_.finalize();
+  if (const auto bad = buffers_.misuses(calls_); !bad.empty())
+    throw std::logic_error(graph_.name + ": the buffer plan does not hold: " + bad.front() + " (and " +
+                           std::to_string(bad.size() - 1) + " more)");
 }
 
 }  // namespace paradnn::cpu

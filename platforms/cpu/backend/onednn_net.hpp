@@ -6,6 +6,7 @@
 // step's calls) and the Lowering the op factories build with (onednn_ops.hpp).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "paradnn/graph.hpp"
@@ -20,6 +21,8 @@ namespace paradnn::cpu {
 class Net {
  public:
   // `fuse` = false keeps every activation a primitive of its own (to check fusion changes nothing).
+  // Shared buffers: the graph is lowered once to learn every buffer it needs, which are laid
+  // out in one arena, and lowered again into it (BufferPlan).
   Net(const Graph& g, Mode m, bool fuse = true, Buffers buffers = Buffers::shared);
   Net(const Net&) = delete;  // its parts and calls hold pointers into it
   Net& operator=(const Net&) = delete;
@@ -51,6 +54,10 @@ class Net {
   std::vector<int32_t> labels;
 
  private:
+  Net(const Graph& g, Mode m, bool fuse, Buffers buffers, std::optional<ArenaLayout> layout);
+  // Lowers `g` into a Net whose shared buffers have no storage and lays out what it asked for.
+  static ArenaLayout arena_for(const Graph& g, Mode m, bool fuse);
+
   Graph graph_;
   Mode mode_;
   dnnl::engine engine_;

@@ -22,7 +22,7 @@ void build_pool(Lowering& ctx, int i) {
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
   memory ws;
   if (ctx.training() && op.kind == OpKind::max_pool) {
-    ws = memory(pd.workspace_desc(), e);
+    ws = ctx.scratch(i, Span::to_backward, pd.workspace_desc());
     args[DNNL_ARG_WORKSPACE] = ws;
   }
   ctx.add(i, Phase::fwd, dnnl::pooling_forward(pd), pd, args);

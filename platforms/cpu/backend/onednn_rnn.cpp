@@ -131,7 +131,7 @@ void build_rnn(Lowering& ctx, int i) {
   if (op.cell == RnnCell::lstm) args[DNNL_ARG_SRC_ITER_C] = c0, args[DNNL_ARG_DST_ITER_C] = c_end;
   memory ws;
   if (training) {
-    ws = memory(p.fwd_pd.workspace_desc(), e);
+    ws = ctx.scratch(i, Span::to_backward, p.fwd_pd.workspace_desc());
     args[DNNL_ARG_WORKSPACE] = ws;
   }
   ctx.add(i, Phase::fwd, p.fwd, p.fwd_pd, args);
@@ -151,7 +151,7 @@ void build_rnn(Lowering& ctx, int i) {
   });
   memory dy = ctx.grad_as(i, bd.diff_dst_layer_desc());
   const bool wanted = ctx.needs_input_grad(i, 0);
-  Sink s = wanted ? ctx.sink(i, 0, bd.diff_src_layer_desc()) : Sink{memory(bd.diff_src_layer_desc(), e), 0, true};
+  Sink s = wanted ? ctx.sink(i, 0, bd.diff_src_layer_desc()) : Sink{ctx.scratch(i, Span::backward, bd.diff_src_layer_desc()), 0, true};
   std::unordered_map<int, memory> bargs = {
       {DNNL_ARG_SRC_LAYER, x},          {DNNL_ARG_WEIGHTS_LAYER, wl_b},        {DNNL_ARG_WEIGHTS_ITER, wi_b},
       {DNNL_ARG_BIAS, b.w},             {DNNL_ARG_DST_LAYER, y},               {DNNL_ARG_WORKSPACE, ws},

@@ -18,7 +18,7 @@ void build_softmax_xent(Lowering& ctx, int i) {
   const memory::desc md2({rows, classes}, Dt::f32, Tag::ab);
   const auto prop = ctx.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   dnnl::softmax_v2_forward::primitive_desc pd({prop, dnnl::algorithm::softmax_log, md2, md2, 1}, make_attr(), e);
-  memory logp(md2, e);
+  memory logp = ctx.scratch(i, Span::to_backward, md2);  // read back by the gradient
   ctx.add(i, Phase::fwd, dnnl::softmax_v2_forward(pd), pd, {{DNNL_ARG_SRC, view(x, {rows, classes}, e)}, {DNNL_ARG_DST, logp}});
   memory loss = ctx.new_output(i, memory::desc({1}, Dt::f32, Tag::a));
 
@@ -36,7 +36,7 @@ void build_softmax_xent(Lowering& ctx, int i) {
     for (int64_t r = 0; r < rows; ++r) sum -= lp[r * classes + label[r]];
     *mean = sum / static_cast<double>(rows);
     *out = static_cast<float>(*mean);
-  });
+  }, {logp, loss});
   if (!ctx.needs_input_grad(i, 0)) return;
 
   Sink s = ctx.sink(i, 0, logits_md);
@@ -51,7 +51,7 @@ void build_softmax_xent(Lowering& ctx, int i) {
       for (int64_t k = 0; k < classes; ++k) d[k] = std::exp(p[k]) * scale;
       d[label[r]] -= scale;
     }
-  });
+  }, {logp, s.mem});
   ctx.close(i, s);
 }
 
