@@ -10,6 +10,10 @@
 
 namespace paradnn::cpu::lowp {
 
+namespace {
+constexpr int kTrainHadamardBlock = 32;  // hadamard4: Walsh-Hadamard block along each product's k
+}  // namespace
+
 Batch draw_batch(const models::Task& task, int size, uint64_t seed) {
   Batch b;
   b.size = size;
@@ -22,6 +26,7 @@ std::string to_string(Precision p) {
     case Precision::f32: return "f32";
     case Precision::bf16: return "bf16";
     case Precision::int16_dfp: return "int16_dfp";
+    case Precision::hadamard4: return "hadamard4";
   }
   return "?";
 }
@@ -33,6 +38,8 @@ std::string FcShape::str() const {
 FcTrainer::FcTrainer(const FcShape& shape, Precision precision, uint64_t seed, float learning_rate)
     : shape_(shape), precision_(precision), lr_(learning_rate), isa_(detected_int_isa()) {
   if (precision == Precision::bf16) bf16_ = std::make_unique<Bf16Gemm>();
+  if (precision == Precision::hadamard4) h4_ = std::make_unique<Hadamard4Gemm>(kTrainHadamardBlock, isa_, true);
+  seed_ = seed;
   dims_.push_back(shape.input);
   for (int l = 0; l < shape.hidden_layers; ++l) dims_.push_back(shape.hidden);
   dims_.push_back(shape.classes);
@@ -72,7 +79,11 @@ void FcTrainer::quantize(const std::vector<float>& x, Dfp& d) {
 }
 
 void FcTrainer::product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c, const Dfp& qa,
-                        const Dfp& qb) {
+                        const Dfp& qb, bool grad_a, bool grad_b) {
+  if (precision_ == Precision::hadamard4) {
+    const auto rounding = [](bool grad) { return grad ? Rounding::stochastic : Rounding::nearest; };
+    return h4_->run(ta, tb, m, n, k, a, b, c, rounding(grad_a), rounding(grad_b), seed_ * 0x100000001b3ull + products_++);
+  }
   // Dense row-major operands: the stored row length is op's column count, or its row count
   // when transposed.
   const int lda = ta ? m : k, ldb = tb ? k : n;
@@ -128,11 +139,11 @@ double FcTrainer::step(const Batch& batch) {
     const float* dz = grad_[l + 1].data();
     quantize(grad_[l + 1], qdz_);
     // Backward-weights: dW = H^T dZ (in x out, reduction over the batch).
-    product(true, false, in, out, bs, act_[l].data(), dz, dw_[l].data(), qact_[l], qdz_);
+    product(true, false, in, out, bs, act_[l].data(), dz, dw_[l].data(), qact_[l], qdz_, false, true);
     if (l > 0) {
       // Backward-data: dH = dZ W^T (batch x in), then through the ReLU of layer l.
       float* dh = grad_[l].data();
-      product(false, true, bs, in, out, dz, w_[l].data(), dh, qdz_, qw_[l]);
+      product(false, true, bs, in, out, dz, w_[l].data(), dh, qdz_, qw_[l], true, false);
       const float* h = act_[l].data();
 #pragma omp parallel for simd schedule(static)
       for (size_t i = 0; i < grad_[l].size(); ++i) dh[i] = h[i] > 0 ? dh[i] : 0.0f;

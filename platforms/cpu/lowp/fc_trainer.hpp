@@ -11,6 +11,7 @@
 
 #include "models/mixture_task.hpp"
 #include "platforms/cpu/lowp/float_gemm.hpp"
+#include "platforms/cpu/lowp/hadamard4.hpp"
 #include "platforms/cpu/lowp/int_gemm.hpp"
 
 namespace paradnn::cpu::lowp {
@@ -24,7 +25,9 @@ struct Batch {
 // `size` examples of the task's batch `seed` (e.g. models::MixtureTask).
 Batch draw_batch(const models::Task& task, int size, uint64_t seed);
 
-enum class Precision { f32, bf16, int16_dfp };
+// hadamard4: every product through Hadamard4Gemm (block-32 Walsh-Hadamard along k, 4-bit
+// operands, int8 tiles; gradients stochastically rounded, overflow-checked).
+enum class Precision { f32, bf16, int16_dfp, hadamard4 };
 std::string to_string(Precision p);
 
 struct FcShape {
@@ -42,6 +45,10 @@ class FcTrainer {
   double accuracy(const Batch& batch);
   // FLOPs of the step's products: 3 GEMMs per layer (the first layer's backward-data is skipped).
   double gemm_flops_per_step() const;
+  // hadamard4: accumulator overflows so far (checked in every product; must stay 0) and the
+  // int8 tile length of the last product.
+  int64_t s4_overflows() const { return h4_ ? h4_->stats().overflows : 0; }
+  int s4_tile_steps() const { return h4_ ? h4_->stats().tile_steps : 0; }
 
  private:
   void forward(const Batch& batch);
@@ -52,8 +59,10 @@ class FcTrainer {
     int exponent = 0;
   };
   void quantize(const std::vector<float>& x, Dfp& d);
-  // c = op(a) op(b); in INT16 DFP from qa and qb, the operands' quantized copies.
-  void product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c, const Dfp& qa, const Dfp& qb);
+  // c = op(a) op(b); in INT16 DFP from qa and qb, the operands' quantized copies; in hadamard4
+  // with stochastic rounding for the operand that is a gradient (grad_a / grad_b).
+  void product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c, const Dfp& qa, const Dfp& qb,
+               bool grad_a = false, bool grad_b = false);
 
   FcShape shape_;
   Precision precision_;
@@ -64,6 +73,8 @@ class FcTrainer {
   std::vector<Dfp> qact_, qw_;  // per layer: its input activations and weights
   Dfp qdz_;                      // the gradient at the layer being back-propagated
   std::unique_ptr<Bf16Gemm> bf16_;
+  std::unique_ptr<Hadamard4Gemm> h4_;
+  uint64_t seed_ = 0, products_ = 0;  // stochastic rounding: a fresh seed per product
 };
 
 }  // namespace paradnn::cpu::lowp

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <random>
 
+#include "platforms/cpu/lowp/dfp_conv_bench.hpp"
 #include "platforms/cpu/lowp/fc_trainer.hpp"
 #include "platforms/cpu/lowp/float_gemm.hpp"
 #include "platforms/cpu/lowp/hadamard.hpp"
+#include "platforms/cpu/lowp/hadamard4_bench.hpp"
 #include "platforms/cpu/lowp/int_gemm.hpp"
 
 namespace paradnn::cpu::lowp {
@@ -16,13 +18,6 @@ namespace {
 
 constexpr int kHadamardBlock = 32;
 
-std::vector<float> gaussian(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
 
 // Scales `count` seeded entries of x by `magnitude` (outliers, as in activations and gradients).
 void add_outliers(std::vector<float>& x, int count, float magnitude, uint64_t seed) {
@@ -175,6 +170,14 @@ void training_rows(bool quick, Report& report, const LowpTimer& timer) {
 
 }  // namespace
 
+std::vector<float> gaussian(size_t n, uint64_t seed, float sd) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, sd);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
 double relative_error(const std::vector<float>& c, const std::vector<float>& ref) {
   double num = 0, den = 0;
   for (size_t i = 0; i < c.size(); ++i) {
@@ -189,6 +192,10 @@ std::vector<LowpRow> run_lowp_benchmarks(const LowpOptions& options, const LowpT
   gemm_rows(options.quick ? 512 : 1024, report, timer);
   outlier_rows(options.quick ? 256 : 512, report);
   training_rows(options.quick, report, timer);
+  // Hadamard-domain 4-bit: matmul speed vs f32/bf16, class-incremental accuracies (hadamard4_bench.hpp).
+  hadamard4_rows(options.quick, [&report](const LowpRow& r) { report.add(r); }, timer);
+  // INT16 DFP convolution fwd / bwd-data / bwd-weights vs oneDNN f32 (dfp_conv_bench.hpp).
+  dfp_conv_rows(options.quick, [&report](const LowpRow& r) { report.add(r); }, timer);
   return report.rows();
 }
 

@@ -34,6 +34,8 @@ struct LowpOptions {
 std::vector<LowpRow> run_lowp_benchmarks(const LowpOptions& options, const LowpTimer& timer);
 
 // Relative Frobenius error ||C - ref|| / ||ref||.
+// n seeded draws from N(0, sd^2): the benchmarks' operands.
+std::vector<float> gaussian(size_t n, uint64_t seed, float sd = 1.0f);
 double relative_error(const std::vector<float>& c, const std::vector<float>& ref);
 
 }  // namespace paradnn::cpu::lowp

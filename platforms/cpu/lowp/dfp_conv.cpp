@@ -1,0 +1,725 @@
+#include "platforms/cpu/lowp/dfp_conv.hpp"
+
+#include <fmt/core.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace paradnn::cpu::lowp {
+
+// GCC 12's AVX-512 headers pass _mm512_undefined_*() to the builtins and warn about it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace {
+
+// A channel pair (two int16) read as one 32-bit word from int16 storage.
+typedef int32_t __attribute__((may_alias)) word_t;
+
+constexpr int kChunk = 128;  // backward-weights: pixels per packed gradient chunk (64 pairs: one int32 chain at 4095)
+
+int round_up(int a, int b) { return (a + b - 1) / b * b; }
+
+// Output columns in panels of 32, the last one 16 wide when the padded count needs it.
+struct Panel {
+  int j0, width;
+};
+std::vector<Panel> panels(int n) {
+  std::vector<Panel> p;
+  const int np = round_up(n, 16);
+  for (int j0 = 0; j0 < np; j0 += 32) p.push_back({j0, std::min(32, np - j0)});
+  return p;
+}
+
+void check_shape(const ConvShape& s) {
+  if (s.n < 1 || s.c < 1 || s.k < 1 || s.h < 1 || s.w < 1 || s.r < 1 || s.s < 1 || s.stride < 1 || s.pad < 0 ||
+      s.oh() < 1 || s.ow() < 1)
+    throw std::invalid_argument("dfp conv: bad shape " + s.str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantize-and-pack: f32 NHWC into the padded int16 layout.
+
+// Grad-output padding for backward-data: input row ih (phase (ih + pad) % stride) reads output
+// rows (ih + pad) / stride - j, j = 0 .. (R - 1) / stride.
+struct Pads {
+  int top, bottom, left, right;
+};
+Pads grad_pads(const ConvShape& s) {
+  const int top = std::max(0, (s.r - 1) / s.stride - s.pad / s.stride);
+  const int bottom = std::max(0, (s.h - 1 + s.pad) / s.stride - (s.oh() - 1));
+  const int left = std::max(0, (s.s - 1) / s.stride - s.pad / s.stride);
+  const int right = std::max(0, (s.w - 1 + s.pad) / s.stride - (s.ow() - 1));
+  return {top, bottom, left, right};
+}
+
+void set_layout(DfpActivation& a, int n, int h, int w, int c, const Pads& p) {
+  const int hp = h + p.top + p.bottom, wp = w + p.left + p.right, cp = round_up(c, 2);
+  const size_t need = size_t(n) * hp * wp * cp;
+  if (a.n == n && a.h == h && a.w == w && a.c == c && a.top == p.top && a.left == p.left && a.hp == hp && a.wp == wp &&
+      a.cp == cp && a.data.size() == need)
+    return;  // borders are still zero: only the interior is ever written
+  a.data.assign(need, 0);
+  a.n = n, a.h = h, a.w = w, a.c = c, a.top = p.top, a.left = p.left, a.hp = hp, a.wp = wp, a.cp = cp;
+}
+
+bool has_avx512bw() {
+  static const bool yes = [] {
+    const auto isas = runnable_int_isas();
+    return std::find(isas.begin(), isas.end(), IntIsa::avx512bw) != isas.end();
+  }();
+  return yes;
+}
+
+// Rounds to nearest even (as dfp_quantize), saturates at +-32767; returns max |q|.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) int quantize_run_avx512(const float* x, int n, float inv, int16_t* q) {
+  const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max)), sc = _mm512_set1_ps(inv);
+  __m512i m = _mm512_setzero_si512();
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), sc), lo), hi);
+    const __m512i qi = _mm512_cvtps_epi32(v);
+    m = _mm512_max_epi32(m, _mm512_abs_epi32(qi));
+    _mm512_mask_cvtepi32_storeu_epi16(q + i, k, qi);
+  }
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, m);
+  return *std::max_element(lanes, lanes + 16);
+}
+
+int quantize_run(const float* x, int n, float inv, int16_t* q) {
+  if (has_avx512bw()) return quantize_run_avx512(x, n, inv, q);
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    const int v = int(std::clamp(std::nearbyint(x[i] * inv), -float(kDfp16Max), float(kDfp16Max)));
+    q[i] = int16_t(v);
+    m = std::max(m, std::abs(v));
+  }
+  return m;
+}
+
+int copy_run(const int16_t* x, int n, int16_t* q) {
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    q[i] = x[i];
+    m = std::max(m, std::abs(int(x[i])));
+  }
+  return m;
+}
+
+// Writes the logical NHWC tensor (n x h x w x c) into a's interior with `run` (f32 or int16 source).
+template <typename T, typename Run>
+void fill(DfpActivation& a, const T* src, Run run) {
+  const int n = a.n, h = a.h, w = a.w, c = a.c, cp = a.cp;
+  int m = 0;
+#pragma omp parallel for reduction(max : m) schedule(static)
+  for (int row = 0; row < n * h; ++row) {
+    const int ni = row / h, y = row % h;
+    const T* in = src + size_t(row) * w * c;
+    int16_t* out = a.data.data() + ((size_t(ni) * a.hp + y + a.top) * a.wp + a.left) * cp;
+    if (c == cp) {
+      m = std::max(m, run(in, w * c, out));
+    } else {
+      for (int x = 0; x < w; ++x) {
+        m = std::max(m, run(in + size_t(x) * c, c, out + size_t(x) * cp));
+        out[size_t(x) * cp + c] = 0;
+      }
+    }
+  }
+  a.qmax = m;
+}
+
+void pack_f32(DfpActivation& a, const float* x, int qmax) {
+  a.exponent = dfp_exponent(x, size_t(a.n) * a.h * a.w * a.c, qmax);
+  const float inv = std::ldexp(1.0f, -a.exponent);
+  fill(a, x, [inv](const float* in, int cnt, int16_t* out) { return quantize_run(in, cnt, inv, out); });
+}
+
+void pack_s16(DfpActivation& a, const int16_t* x, int exponent) {
+  a.exponent = exponent;
+  fill(a, x, [](const int16_t* in, int cnt, int16_t* out) { return copy_run(in, cnt, out); });
+}
+
+// Packed weights. fwd: for each 32/16-wide panel of K (at word offset j0 * taps * cw), words
+// [tap][c pair][width] = (w[k][tap][2g], w[k][tap][2g + 1]); bwd: panels of C, words
+// [tap][k pair][width] = (w[2g][tap][c], w[2g + 1][tap][c]); zero past K, C.
+void pack_weights_words(DfpConvWeights& w) {
+  const int taps = w.r * w.s, cw = (w.c + 1) / 2, kw = (w.k + 1) / 2;
+  const auto q = [&](int k, int t, int c) -> uint32_t {
+    return k < w.k && c < w.c ? uint16_t(w.q[(size_t(k) * taps + t) * w.c + c]) : 0u;
+  };
+  w.fwd.assign(size_t(round_up(w.k, 16)) * taps * cw, 0);
+  for (const Panel& p : panels(w.k))
+    for (int t = 0; t < taps; ++t)
+      for (int g = 0; g < cw; ++g)
+        for (int j = 0; j < p.width; ++j)
+          w.fwd[size_t(p.j0) * taps * cw + (size_t(t) * cw + g) * p.width + j] =
+              int32_t(q(p.j0 + j, t, 2 * g) | q(p.j0 + j, t, 2 * g + 1) << 16);
+  w.bwd.assign(size_t(round_up(w.c, 16)) * taps * kw, 0);
+  for (const Panel& p : panels(w.c))
+    for (int t = 0; t < taps; ++t)
+      for (int g = 0; g < kw; ++g)
+        for (int j = 0; j < p.width; ++j)
+          w.bwd[size_t(p.j0) * taps * kw + (size_t(t) * kw + g) * p.width + j] =
+              int32_t(q(2 * g, t, p.j0 + j) | q(2 * g + 1, t, p.j0 + j) << 16);
+}
+
+void weights_shape(const ConvShape& s, DfpConvWeights& w) {
+  check_shape(s);
+  w.k = s.k, w.c = s.c, w.r = s.r, w.s = s.s;
+  w.q.resize(size_t(s.k) * s.r * s.s * s.c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gather kernels (forward, backward-data): a tile of MR pixels x one panel of W = 16 * NV
+// output channels. Pixel i's reduction words are a[i][off[t] + g] for tap t, pair g; the
+// panel's are b[t][g * W + j]. int32 chains of at most `flush` pairs, summed in f32.
+
+struct GatherArgs {
+  const int* a_off;
+  const int32_t* const* b_tap;
+  int taps, groups, flush;
+  float scale;
+  const float* bias;  // at the panel's first column, or null
+  int j0, cols;       // panel's first output column, valid columns in it
+  bool stream;        // non-temporal stores for aligned full vectors (outputs larger than the caches)
+};
+
+#define PARADNN_DFP_MADD512(c, a, b) _mm512_add_epi32(c, _mm512_madd_epi16(a, b))
+
+// clang-format off
+#define PARADNN_DFP_GATHER_BODY(DOT)                                                                                   \
+  constexpr int W = 16 * NV;                                                                                           \
+  __m512i c[MR][NV];                                                                                                   \
+  __m512 f[MR][NV];                                                                                                    \
+  _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i)                                                                \
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; ++v) c[i][v] = _mm512_setzero_si512(), f[i][v] = _mm512_setzero_ps(); \
+  int budget = g.flush;                                                                                                \
+  for (int t = 0; t < g.taps; ++t) {                                                                                   \
+    const int32_t* bt = g.b_tap[t];                                                                                    \
+    const word_t* ap[MR];                                                                                              \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) ap[i] = a[i] + g.a_off[t];                                   \
+    for (int q = 0; q < g.groups;) {                                                                                   \
+      const int end = q + std::min(g.groups - q, budget);                                                              \
+      budget -= end - q;                                                                                               \
+      for (; q < end; ++q) {                                                                                           \
+        __m512i b[NV];                                                                                                 \
+        _Pragma("GCC unroll 16") for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_si512(bt + q * W + 16 * v);          \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {                                                        \
+          const __m512i av = _mm512_set1_epi32(ap[i][q]);                                                              \
+          _Pragma("GCC unroll 16") for (int v = 0; v < NV; ++v) c[i][v] = DOT(c[i][v], av, b[v]);                      \
+        }                                                                                                              \
+      }                                                                                                                \
+      if (budget == 0) {                                                                                               \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i)                                                          \
+          _Pragma("GCC unroll 16") for (int v = 0; v < NV; ++v) {                                                      \
+            f[i][v] = _mm512_add_ps(f[i][v], _mm512_maskz_cvtepi32_ps(0xffff, c[i][v]));                               \
+            c[i][v] = _mm512_setzero_si512();                                                                          \
+          }                                                                                                            \
+        budget = g.flush;                                                                                              \
+      }                                                                                                                \
+    }                                                                                                                  \
+  }                                                                                                                    \
+  const __m512 sc = _mm512_set1_ps(g.scale);                                                                           \
+  _Pragma("GCC unroll 16") for (int v = 0; v < NV; ++v) {                                                              \
+    const int live = std::clamp(g.cols - 16 * v, 0, 16);                                                               \
+    const __mmask16 m = __mmask16((1u << live) - 1);                                                                   \
+    const __m512 bias = g.bias ? _mm512_maskz_loadu_ps(m, g.bias + 16 * v) : _mm512_setzero_ps();                      \
+    _Pragma("GCC unroll 16") for (int i = 0; i < rows; ++i) {                                                          \
+      const __m512 sum = _mm512_add_ps(f[i][v], _mm512_maskz_cvtepi32_ps(0xffff, c[i][v]));                            \
+      float* dst = out[i] + g.j0 + 16 * v;                                                                             \
+      if (g.stream && live == 16 && (reinterpret_cast<uintptr_t>(dst) & 63) == 0)                                      \
+        _mm512_stream_ps(dst, _mm512_fmadd_ps(sum, sc, bias));                                                         \
+      else                                                                                                             \
+        _mm512_mask_storeu_ps(dst, m, _mm512_fmadd_ps(sum, sc, bias));                                                 \
+    }                                                                                                                  \
+  }
+// clang-format on
+
+using GatherFn = void (*)(const word_t* const* a, float* const* out, int rows, const GatherArgs& g);
+
+template <int MR, int NV>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma"))) void gather_vnni(const word_t* const* a, float* const* out,
+                                                                                    int rows, const GatherArgs& g) {
+  PARADNN_DFP_GATHER_BODY(_mm512_dpwssd_epi32)
+}
+
+template <int MR, int NV>
+__attribute__((target("avx512f,avx512bw,avx512vl,fma"))) void gather_bw(const word_t* const* a, float* const* out, int rows,
+                                                                        const GatherArgs& g) {
+  PARADNN_DFP_GATHER_BODY(PARADNN_DFP_MADD512)
+}
+
+// Plain loops (vpmaddwd's arithmetic: two int16 products per 32-bit lane), compiled for AVX2
+// (auto-vectorized) and for the baseline.
+template <int MR, int NV>
+inline __attribute__((always_inline)) void gather_portable(const word_t* const* a, float* const* out, int rows,
+                                                           const GatherArgs& g) {
+  constexpr int W = 16 * NV;
+  int32_t c[MR][W] = {};
+  float f[MR][W] = {};
+  int budget = g.flush;
+  for (int t = 0; t < g.taps; ++t) {
+    const int32_t* bt = g.b_tap[t];
+    for (int q = 0; q < g.groups; ++q) {
+      for (int i = 0; i < MR; ++i) {
+        const int32_t av = a[i][g.a_off[t] + q];
+        const int32_t a0 = int16_t(av), a1 = int16_t(uint32_t(av) >> 16);
+        for (int j = 0; j < W; ++j) {
+          const int32_t bv = bt[q * W + j];
+          c[i][j] += a0 * int16_t(bv) + a1 * int16_t(uint32_t(bv) >> 16);
+        }
+      }
+      if (--budget == 0) {
+        for (int i = 0; i < MR; ++i)
+          for (int j = 0; j < W; ++j) f[i][j] += float(c[i][j]), c[i][j] = 0;
+        budget = g.flush;
+      }
+    }
+  }
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < std::min(W, g.cols); ++j)
+      out[i][g.j0 + j] = std::fma(f[i][j] + float(c[i][j]), g.scale, g.bias ? g.bias[j] : 0.0f);
+}
+
+template <int MR, int NV>
+__attribute__((target("avx2,fma"))) void gather_avx2(const word_t* const* a, float* const* out, int rows, const GatherArgs& g) {
+  gather_portable<MR, NV>(a, out, rows, g);
+}
+template <int MR, int NV>
+void gather_scalar(const word_t* const* a, float* const* out, int rows, const GatherArgs& g) {
+  gather_portable<MR, NV>(a, out, rows, g);
+}
+
+// Pixels per tile (MR) for a panel set: 12 with 32-wide panels (24 accumulators), 16 when the
+// only panel is 16 wide; the portable loops take 4.
+struct GatherKernels {
+  int mr;
+  GatherFn wide, narrow;  // 32- and 16-wide panels
+};
+GatherKernels gather_kernels(IntIsa isa, bool only_narrow) {
+  switch (isa) {
+    case IntIsa::avx512_vnni:
+      return only_narrow ? GatherKernels{16, nullptr, gather_vnni<16, 1>} : GatherKernels{12, gather_vnni<12, 2>, gather_vnni<12, 1>};
+    case IntIsa::avx512bw:
+      return only_narrow ? GatherKernels{16, nullptr, gather_bw<16, 1>} : GatherKernels{12, gather_bw<12, 2>, gather_bw<12, 1>};
+    case IntIsa::avx2: return {4, gather_avx2<4, 2>, gather_avx2<4, 1>};
+    case IntIsa::scalar: return {4, gather_scalar<4, 2>, gather_scalar<4, 1>};
+  }
+  return {4, gather_scalar<4, 2>, gather_scalar<4, 1>};
+}
+
+// Runs the gather kernels over `pixels` output pixels (pixel(i, a, out) gives pixel i's word
+// pointer and output row), every panel of `cols` output columns. Tap t reads the packed
+// weights' tap tap_idx[t] (packed: panels of [taps_all][groups][width] words).
+template <typename Pixel>
+void gather_all(IntIsa isa, int pixels, int cols, const std::vector<int>& a_off, const std::vector<int>& tap_idx,
+                const int32_t* packed, int groups, int taps_all, int flush, float scale, const float* bias, Pixel pixel) {
+  const std::vector<Panel> ps = panels(cols);
+  // Outputs past the last-level cache's share are written around it (no read for ownership).
+  const bool stream = isa == IntIsa::avx512_vnni || isa == IntIsa::avx512bw ? double(pixels) * cols * 4 > 8e6 : false;
+  const GatherKernels kern = gather_kernels(isa, ps.size() == 1 && ps[0].width == 16);
+  const int taps = int(a_off.size());
+  std::vector<std::vector<const int32_t*>> b_tap(ps.size(), std::vector<const int32_t*>(taps));
+  std::vector<GatherArgs> args(ps.size());
+  for (size_t p = 0; p < ps.size(); ++p) {
+    for (int t = 0; t < taps; ++t)
+      b_tap[p][t] = packed + size_t(ps[p].j0) * taps_all * groups + size_t(tap_idx[t]) * groups * ps[p].width;
+    args[p] = {a_off.data(), b_tap[p].data(), taps, groups, flush, scale, bias ? bias + ps[p].j0 : nullptr,
+               ps[p].j0, std::min(ps[p].width, cols - ps[p].j0), stream};
+  }
+  const int mr = kern.mr, tiles = (pixels + mr - 1) / mr;
+#pragma omp parallel
+  {
+    // Dynamic: on shared cores a descheduled thread's static share would stall the join.
+#pragma omp for schedule(dynamic, 8)
+    for (int tile = 0; tile < tiles; ++tile) {
+      const word_t* a[16];
+      float* out[16];
+      const int first = tile * mr, rows = std::min(mr, pixels - first);
+      for (int i = 0; i < mr; ++i) pixel(first + std::min(i, rows - 1), a[i], out[i]);
+      for (size_t p = 0; p < ps.size(); ++p) (ps[p].width == 32 ? kern.wide : kern.narrow)(a, out, rows, args[p]);
+    }
+    if (stream) _mm_sfence();  // the streamed stores, visible before the join
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward-weights kernels: per tap, a tile of MR output channels k x one panel of W = 16 * NV
+// input channels c, reduced over pixel pairs. A (the gradient, packed per chunk): words
+// a[g * MR + i] = (dy[2g][k0 + i], dy[2g + 1][k0 + i]); B: the input's pixels 2g and 2g + 1
+// at the tap, interleaved in registers (their lanes come out permuted; undone at the flush).
+// The f32 sums are added into acc[i * ldacc + j].
+
+struct PairArgs {
+  const int32_t* a;          // [pair][MR] words
+  const int16_t* const* px;  // 2 * pairs pixel pointers (at the tap and panel)
+  int pairs, flush, cols;    // cols: loadable channels in the panel (masked loads)
+  float* acc;
+  int ldacc;
+};
+using PairFn = void (*)(const PairArgs& p);
+
+// clang-format off
+#define PARADNN_DFP_PAIR_DRAIN                                                                                         \
+  do {                                                                                                                 \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {                                                            \
+      float* acc = p.acc + size_t(i) * p.ldacc;                                                                        \
+      if constexpr (NV == 2) {                                                                                         \
+        const __m512i lo = _mm512_permutex2var_epi32(c[i][0], _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23), c[i][1]); \
+        const __m512i hi = _mm512_permutex2var_epi32(c[i][0], _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31), c[i][1]); \
+        _mm512_storeu_ps(acc, _mm512_add_ps(_mm512_loadu_ps(acc), _mm512_maskz_cvtepi32_ps(0xffff, lo)));              \
+        _mm512_storeu_ps(acc + 16, _mm512_add_ps(_mm512_loadu_ps(acc + 16), _mm512_maskz_cvtepi32_ps(0xffff, hi)));    \
+      } else {                                                                                                         \
+        const __m512i lo = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15), c[i][0]); \
+        _mm512_storeu_ps(acc, _mm512_add_ps(_mm512_loadu_ps(acc), _mm512_maskz_cvtepi32_ps(0xffff, lo)));              \
+      }                                                                                                                \
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; ++v) c[i][v] = _mm512_setzero_si512();                          \
+    }                                                                                                                  \
+  } while (0)
+
+#define PARADNN_DFP_PAIR_BODY(DOT)                                                                                     \
+  __m512i c[MR][NV];                                                                                                   \
+  const __mmask32 m = p.cols >= 32 ? __mmask32(0xffffffffu) : __mmask32((1u << p.cols) - 1);                           \
+  for (int q0 = 0; q0 < p.pairs; q0 += p.flush) {                                                                      \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i)                                                              \
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; ++v) c[i][v] = _mm512_setzero_si512();                          \
+    const int q1 = std::min(p.pairs, q0 + p.flush);                                                                    \
+    const int32_t* aq = p.a + size_t(q0) * MR;                                                                         \
+    for (int q = q0; q < q1; ++q, aq += MR) {                                                                          \
+      __m512i b[NV];                                                                                                   \
+      if constexpr (NV == 2) {                                                                                         \
+        const __m512i x0 = _mm512_maskz_loadu_epi16(m, p.px[2 * q]), x1 = _mm512_maskz_loadu_epi16(m, p.px[2 * q + 1]); \
+        b[0] = _mm512_unpacklo_epi16(x0, x1);                                                                          \
+        b[NV - 1] = _mm512_unpackhi_epi16(x0, x1);                                                                     \
+      } else {                                                                                                         \
+        const __m256i x0 = _mm256_maskz_loadu_epi16(__mmask16(m), p.px[2 * q]), x1 = _mm256_maskz_loadu_epi16(__mmask16(m), p.px[2 * q + 1]); \
+        b[0] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_unpacklo_epi16(x0, x1)), _mm256_unpackhi_epi16(x0, x1), 1); \
+      }                                                                                                                \
+      _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {                                                          \
+        const __m512i av = _mm512_set1_epi32(aq[i]);                                                                   \
+        _Pragma("GCC unroll 16") for (int v = 0; v < NV; ++v) {                                                        \
+          c[i][v] = DOT(c[i][v], av, b[v]);                                                                            \
+          __asm__("" : "+v"(c[i][v])); /* keeps GCC from copying accumulators around */                                \
+        }                                                                                                              \
+      }                                                                                                                \
+    }                                                                                                                  \
+    PARADNN_DFP_PAIR_DRAIN;                                                                                            \
+  }
+// clang-format on
+
+template <int MR, int NV>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void pair_vnni(const PairArgs& p) {
+  PARADNN_DFP_PAIR_BODY(_mm512_dpwssd_epi32)
+}
+template <int MR, int NV>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void pair_bw(const PairArgs& p) {
+  PARADNN_DFP_PAIR_BODY(PARADNN_DFP_MADD512)
+}
+
+template <int MR, int NV>
+inline __attribute__((always_inline)) void pair_portable(const PairArgs& p) {
+  constexpr int W = 16 * NV;
+  int32_t c[MR][W] = {};
+  int budget = p.flush;
+  auto drain = [&] {
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < W; ++j) p.acc[size_t(i) * p.ldacc + j] += float(c[i][j]), c[i][j] = 0;
+  };
+  const int live = std::min(W, p.cols);
+  for (int q = 0; q < p.pairs; ++q) {
+    const int16_t *x0 = p.px[2 * q], *x1 = p.px[2 * q + 1];
+    for (int i = 0; i < MR; ++i) {
+      const int32_t av = p.a[size_t(q) * MR + i];
+      const int32_t a0 = int16_t(av), a1 = int16_t(uint32_t(av) >> 16);
+      for (int j = 0; j < live; ++j) c[i][j] += a0 * x0[j] + a1 * x1[j];
+    }
+    if (--budget == 0) drain(), budget = p.flush;
+  }
+  if (budget != p.flush) drain();
+}
+template <int MR, int NV>
+__attribute__((target("avx2"))) void pair_avx2(const PairArgs& p) {
+  pair_portable<MR, NV>(p);
+}
+template <int MR, int NV>
+void pair_scalar(const PairArgs& p) {
+  pair_portable<MR, NV>(p);
+}
+
+constexpr int kPairMR = 8;  // output channels per backward-weights tile (every ISA)
+
+PairFn pair_kernel(IntIsa isa, int width) {
+  const bool wide = width == 32;
+  switch (isa) {
+    case IntIsa::avx512_vnni: return wide ? pair_vnni<kPairMR, 2> : pair_vnni<kPairMR, 1>;
+    case IntIsa::avx512bw: return wide ? pair_bw<kPairMR, 2> : pair_bw<kPairMR, 1>;
+    case IntIsa::avx2: return wide ? pair_avx2<kPairMR, 2> : pair_avx2<kPairMR, 1>;
+    case IntIsa::scalar: return wide ? pair_scalar<kPairMR, 2> : pair_scalar<kPairMR, 1>;
+  }
+  return wide ? pair_scalar<kPairMR, 2> : pair_scalar<kPairMR, 1>;
+}
+
+// Interleaves two gradient pixels' channels into words (k < K; zero up to kp), word k at
+// out[(k / 8) * ps + k % 8] (panels of 8 output channels, ps words apart), and adds both
+// pixels' values to bsum (int32: a chunk's 128 pixels cannot overflow it).
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void interleave_avx512(const int16_t* lo, const int16_t* hi, int k, int kp,
+                                                                             int ps, int32_t* out, int32_t* bsum) {
+  for (int j = 0; j < kp; j += 16) {
+    const __mmask16 m = k - j >= 16 ? __mmask16(0xffff) : k > j ? __mmask16((1u << (k - j)) - 1) : __mmask16(0);
+    const __m256i a = _mm256_maskz_loadu_epi16(m, lo + j), b = _mm256_maskz_loadu_epi16(m, hi + j);
+    const __m512i words = _mm512_or_si512(_mm512_cvtepu16_epi32(a), _mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
+    int32_t* panel = out + size_t(j / 8) * ps;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(panel), _mm512_castsi512_si256(words));
+    if (j + 8 < kp) _mm256_storeu_si256(reinterpret_cast<__m256i*>(panel + ps), _mm512_extracti64x4_epi64(words, 1));
+    const __m512i sum = _mm512_add_epi32(_mm512_cvtepi16_epi32(a), _mm512_cvtepi16_epi32(b));
+    _mm512_mask_storeu_epi32(bsum + j, m, _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, bsum + j), sum));
+  }
+}
+
+void interleave(const int16_t* lo, const int16_t* hi, int k, int kp, int ps, int32_t* out, int32_t* bsum) {
+  if (has_avx512bw()) return interleave_avx512(lo, hi, k, kp, ps, out, bsum);
+  for (int j = 0; j < kp; ++j) {
+    const uint32_t word = j < k ? uint32_t(uint16_t(lo[j])) | uint32_t(uint16_t(hi[j])) << 16 : 0u;
+    out[size_t(j / 8) * ps + j % 8] = int32_t(word);
+    if (j < k) bsum[j] += lo[j] + hi[j];
+  }
+}
+
+// The pack matches the shape and the padding its product reads (dfp_pack_input: the conv's pad;
+// dfp_pack_grad_output: grad_pads).
+void check_act(const DfpActivation& a, int n, int h, int w, int c, int top, int left, const char* what) {
+  if (a.n != n || a.h != h || a.w != w || a.c != c || a.top != top || a.left != left || a.data.empty())
+    throw std::invalid_argument(std::string("dfp conv: ") + what + " was packed for another shape (use its dfp_pack_*)");
+}
+
+}  // namespace
+
+std::string ConvShape::str() const {
+  return fmt::format("conv n{} c{} k{} {}x{} {}x{} s{} p{}", n, c, k, h, w, r, s, stride, pad);
+}
+
+int dfp_chain_pairs(int qa, int qb, int cap) {
+  const int64_t bound = 2 * int64_t(qa) * qb;
+  return int(std::clamp<int64_t>(bound ? INT32_MAX / bound : cap, 1, cap));
+}
+
+void dfp_pack_input(const ConvShape& s, const float* x, DfpActivation& out, int qmax) {
+  check_shape(s);
+  set_layout(out, s.n, s.h, s.w, s.c, {s.pad, s.pad, s.pad, s.pad});
+  pack_f32(out, x, qmax);
+}
+
+void dfp_pack_input(const ConvShape& s, const int16_t* x, int exponent, DfpActivation& out) {
+  check_shape(s);
+  set_layout(out, s.n, s.h, s.w, s.c, {s.pad, s.pad, s.pad, s.pad});
+  pack_s16(out, x, exponent);
+}
+
+void dfp_pack_grad_output(const ConvShape& s, const float* dy, DfpActivation& out, int qmax) {
+  check_shape(s);
+  set_layout(out, s.n, s.oh(), s.ow(), s.k, grad_pads(s));
+  pack_f32(out, dy, qmax);
+}
+
+void dfp_pack_grad_output(const ConvShape& s, const int16_t* dy, int exponent, DfpActivation& out) {
+  check_shape(s);
+  set_layout(out, s.n, s.oh(), s.ow(), s.k, grad_pads(s));
+  pack_s16(out, dy, exponent);
+}
+
+void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, int qmax) {
+  weights_shape(s, out);
+  const size_t n = out.q.size();
+  out.exponent = dfp_exponent(w, n, qmax);
+  const float inv = std::ldexp(1.0f, -out.exponent);
+  out.qmax = quantize_run(w, int(n), inv, out.q.data());
+  pack_weights_words(out);
+}
+
+void dfp_pack_weights(const ConvShape& s, const int16_t* w, int exponent, DfpConvWeights& out) {
+  weights_shape(s, out);
+  out.exponent = exponent;
+  out.qmax = copy_run(w, int(out.q.size()), out.q.data());
+  pack_weights_words(out);
+}
+
+void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvWeights& w, const float* bias, float* y,
+                      IntIsa isa) {
+  check_shape(s);
+  check_act(x, s.n, s.h, s.w, s.c, s.pad, s.pad, "x");
+  if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
+  const int taps = s.r * s.s, cw = x.cp / 2, oh = s.oh(), ow = s.ow();
+  std::vector<int> a_off(taps), tap_idx(taps);
+  for (int r = 0; r < s.r; ++r)
+    for (int q = 0; q < s.s; ++q) {
+      a_off[r * s.s + q] = (r * x.wp + q) * cw;
+      tap_idx[r * s.s + q] = r * s.s + q;
+    }
+  const word_t* xw = reinterpret_cast<const word_t*>(x.data.data());
+  const int plane = oh * ow;
+  gather_all(isa, s.n * plane, s.k, a_off, tap_idx, w.fwd.data(), cw, taps, dfp_chain_pairs(x.qmax, w.qmax),
+             std::ldexp(1.0f, x.exponent + w.exponent), bias, [&](int p, const word_t*& a, float*& out) {
+               const int ni = p / plane, rem = p % plane, yy = rem / ow, xx = rem % ow;
+               a = xw + ((size_t(ni) * x.hp + yy * s.stride) * x.wp + xx * s.stride) * cw;
+               out = y + size_t(p) * s.k;
+             });
+}
+
+void dfp_conv_backward_data(const ConvShape& s, const DfpActivation& dy, const DfpConvWeights& w, float* dx, IntIsa isa) {
+  check_shape(s);
+  check_act(dy, s.n, s.oh(), s.ow(), s.k, grad_pads(s).top, grad_pads(s).left, "dy");
+  if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
+  const int st = s.stride, kw = dy.cp / 2, taps_all = s.r * s.s;
+  const word_t* dw = reinterpret_cast<const word_t*>(dy.data.data());
+  const int flush = dfp_chain_pairs(dy.qmax, w.qmax);
+  const float scale = std::ldexp(1.0f, dy.exponent + w.exponent);
+  for (int ph = 0; ph < st; ++ph)
+    for (int pw = 0; pw < st; ++pw) {
+      // This phase's input rows/columns: (i + pad) % st == phase.
+      std::vector<int> rows, cols;
+      for (int i = 0; i < s.h; ++i)
+        if ((i + s.pad) % st == ph) rows.push_back(i);
+      for (int i = 0; i < s.w; ++i)
+        if ((i + s.pad) % st == pw) cols.push_back(i);
+      if (rows.empty() || cols.empty()) continue;
+      std::vector<int> a_off, tap_idx;
+      for (int r = ph, jh = 0; r < s.r; r += st, ++jh)
+        for (int q = pw, jw = 0; q < s.s; q += st, ++jw) {
+          a_off.push_back(-(jh * dy.wp + jw) * kw);
+          tap_idx.push_back(r * s.s + q);
+        }
+      const int nr = int(rows.size()), nc = int(cols.size()), plane = nr * nc;
+      if (a_off.empty()) {  // no tap reaches these pixels (stride > kernel)
+#pragma omp parallel for schedule(static)
+        for (int p = 0; p < s.n * plane; ++p) {
+          const int ni = p / plane, rem = p % plane;
+          std::fill_n(dx + ((size_t(ni) * s.h + rows[rem / nc]) * s.w + cols[rem % nc]) * s.c, s.c, 0.0f);
+        }
+        continue;
+      }
+      gather_all(isa, s.n * plane, s.c, a_off, tap_idx, w.bwd.data(), kw, taps_all, flush, scale, nullptr,
+                 [&](int p, const word_t*& a, float*& out) {
+                   const int ni = p / plane, rem = p % plane, ih = rows[rem / nc], iw = cols[rem % nc];
+                   const int th = (ih + s.pad) / st, tw = (iw + s.pad) / st;
+                   a = dw + ((size_t(ni) * dy.hp + th + dy.top) * dy.wp + tw + dy.left) * kw;
+                   out = dx + ((size_t(ni) * s.h + ih) * s.w + iw) * s.c;
+                 });
+    }
+}
+
+void dfp_conv_backward_weights(const ConvShape& s, const DfpActivation& x, const DfpActivation& dy, float* dw, float* dbias,
+                               IntIsa isa) {
+  check_shape(s);
+  check_act(x, s.n, s.h, s.w, s.c, s.pad, s.pad, "x");
+  check_act(dy, s.n, s.oh(), s.ow(), s.k, grad_pads(s).top, grad_pads(s).left, "dy");
+  const int taps = s.r * s.s, oh = s.oh(), ow = s.ow(), plane = oh * ow;
+  const int kp = round_up(s.k, kPairMR), cp16 = round_up(s.c, 16);
+  const std::vector<Panel> ps = panels(s.c);
+  const int flush = dfp_chain_pairs(x.qmax, dy.qmax);
+  const int chunks_per_image = (plane + kChunk - 1) / kChunk, chunks = s.n * chunks_per_image;
+  const int threads = std::max(1, std::min(omp_get_max_threads(), chunks));
+  // Per thread: f32 sums [tap][k][c] (c padded to 16) and int64 bias sums. The sums live with
+  // the calling thread between calls (no allocation, no page faults per call); a smaller team
+  // than asked for leaves its unused shares at zero.
+  const size_t per = size_t(taps) * kp * cp16;
+  static thread_local std::vector<float> acc_store;
+  acc_store.assign(per * threads, 0.0f);
+  float* const acc = acc_store.data();
+  std::vector<int64_t> bsum(size_t(threads) * s.k, 0);
+  const float scale = std::ldexp(1.0f, x.exponent + dy.exponent);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    float* const a = acc + per * t;
+    int64_t* const bs = bsum.data() + size_t(t) * s.k;
+    // The chunk's gradient: panels of 8 output channels, [pair][8] words each (L1-contiguous
+    // per kernel call). Buffers of the worker thread, kept across calls.
+    const int panel_words = kChunk / 2 * kPairMR;
+    static thread_local std::vector<int32_t> packed, bsum32;
+    static thread_local std::vector<const int16_t*> base, px;
+    static thread_local std::vector<int16_t> zeros;
+    packed.resize(size_t(kp / kPairMR) * panel_words);
+    bsum32.resize(kp);
+    base.resize(kChunk);
+    px.resize(kChunk);
+    zeros.assign(size_t(std::max(x.cp, dy.cp)) + 64, 0);
+#pragma omp for schedule(dynamic, 1)
+    for (int chunk = 0; chunk < chunks; ++chunk) {
+      const int ni = chunk / chunks_per_image, p0 = (chunk % chunks_per_image) * kChunk;
+      const int np = std::min(kChunk, plane - p0), pairs = (np + 1) / 2;
+      auto dy_at = [&](int p) { return dy.data.data() + ((size_t(ni) * dy.hp + p / ow + dy.top) * dy.wp + p % ow + dy.left) * dy.cp; };
+      std::fill(bsum32.begin(), bsum32.end(), 0);
+      for (int g = 0; g < pairs; ++g)
+        interleave(dy_at(p0 + 2 * g), 2 * g + 1 < np ? dy_at(p0 + 2 * g + 1) : zeros.data(), s.k, kp, panel_words,
+                   packed.data() + size_t(g) * kPairMR, bsum32.data());
+      for (int k = 0; k < s.k; ++k) bs[k] += bsum32[k];
+      for (int i = 0; i < np; ++i) {
+        const int yy = (p0 + i) / ow, xx = (p0 + i) % ow;
+        base[i] = x.data.data() + ((size_t(ni) * x.hp + yy * s.stride) * x.wp + xx * s.stride) * x.cp;
+      }
+      for (int r = 0; r < s.r; ++r)
+        for (int q = 0; q < s.s; ++q) {
+          const int tap = r * s.s + q;
+          const size_t toff = (size_t(r) * x.wp + q) * x.cp;
+          for (const Panel& pn : ps) {
+            for (int i = 0; i < np; ++i) px[i] = base[i] + toff + pn.j0;
+            if (np % 2) px[np] = zeros.data();
+            const PairFn fn = pair_kernel(isa, pn.width);
+            for (int k0 = 0; k0 < kp; k0 += kPairMR)
+              fn({packed.data() + size_t(k0 / kPairMR) * panel_words, px.data(), pairs, flush, x.cp - pn.j0,
+                  a + (size_t(tap) * kp + k0) * cp16 + pn.j0, cp16});
+          }
+        }
+    }
+    // (the loop's barrier) then the threads' sums, scaled, in the same team.
+#pragma omp for schedule(static) nowait
+    for (int k = 0; k < s.k; ++k)
+      for (int tap = 0; tap < taps; ++tap)
+        for (int c = 0; c < s.c; ++c) {
+          float sum = 0;
+          for (int u = 0; u < threads; ++u) sum += acc[per * u + (size_t(tap) * kp + k) * cp16 + c];
+          dw[(size_t(k) * taps + tap) * s.c + c] = scale * sum;
+        }
+  }
+  if (dbias) {
+    const float bscale = std::ldexp(1.0f, dy.exponent);
+    for (int k = 0; k < s.k; ++k) {
+      int64_t sum = 0;
+      for (int t = 0; t < threads; ++t) sum += bsum[size_t(t) * s.k + k];
+      dbias[k] = bscale * float(sum);
+    }
+  }
+}
+
+void dfp_conv_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, IntIsa isa) {
+  DfpActivation qx;
+  DfpConvWeights qw;
+  dfp_pack_input(s, x, qx);
+  dfp_pack_weights(s, w, qw);
+  dfp_conv_forward(s, qx, qw, bias, y, isa);
+}
+
+void dfp_conv_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx, IntIsa isa) {
+  DfpActivation qdy;
+  DfpConvWeights qw;
+  dfp_pack_grad_output(s, dy, qdy);
+  dfp_pack_weights(s, w, qw);
+  dfp_conv_backward_data(s, qdy, qw, dx, isa);
+}
+
+void dfp_conv_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw, float* dbias, IntIsa isa) {
+  DfpActivation qx, qdy;
+  dfp_pack_input(s, x, qx);
+  dfp_pack_grad_output(s, dy, qdy);
+  dfp_conv_backward_weights(s, qx, qdy, dw, dbias, isa);
+}
+
+#pragma GCC diagnostic pop
+
+}  // namespace paradnn::cpu::lowp

@@ -1,0 +1,335 @@
+// INT16 dynamic fixed point convolution (platforms/cpu/lowp/dfp_conv): forward, backward-data
+// and backward-weights against an exact integer reference (int64) on every runnable ISA,
+// including full-scale operands whose plain int32 sums would wrap, and against an f32
+// convolution within the DFP quantization error bound.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include "platforms/cpu/lowp/dfp.hpp"
+#include "platforms/cpu/lowp/dfp_conv.hpp"
+#include "platforms/cpu/lowp/int_gemm.hpp"
+
+namespace paradnn::cpu::lowp {
+namespace {
+
+// 3x3 s1 p1, 3x3 s2 (with a 16-wide panel tail), 1x1, 7x7 s2 p3 on 3 channels, odd sizes and
+// channel counts crossing the 32-wide panels, a 1x1 stride 2 (phases no tap reaches), R != S.
+const ConvShape kShapes[] = {
+    {2, 5, 7, 9, 8, 3, 3, 1, 1},    {2, 6, 40, 9, 9, 3, 3, 2, 1},  {3, 16, 16, 7, 6, 1, 1, 1, 0},
+    {1, 3, 8, 15, 13, 7, 7, 2, 3},  {2, 34, 33, 5, 7, 3, 3, 1, 0}, {1, 4, 4, 6, 6, 1, 1, 2, 0},
+    {2, 8, 12, 6, 7, 2, 3, 2, 1},   {1, 64, 48, 6, 5, 3, 3, 1, 1},
+};
+
+size_t x_size(const ConvShape& s) { return size_t(s.n) * s.h * s.w * s.c; }
+size_t y_size(const ConvShape& s) { return size_t(s.n) * s.oh() * s.ow() * s.k; }
+size_t w_size(const ConvShape& s) { return size_t(s.k) * s.r * s.s * s.c; }
+
+// Every (input pixel, output pixel, filter tap) the convolution pairs, as flat NHWC pixel
+// indices and the tap r * S + q: the three products below are sums over these.
+template <typename F>
+void each_tap(const ConvShape& s, F f) {
+  for (int n = 0; n < s.n; ++n)
+    for (int oh = 0; oh < s.oh(); ++oh)
+      for (int ow = 0; ow < s.ow(); ++ow)
+        for (int r = 0; r < s.r; ++r)
+          for (int q = 0; q < s.s; ++q) {
+            const int ih = oh * s.stride - s.pad + r, iw = ow * s.stride - s.pad + q;
+            if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+            f((size_t(n) * s.h + ih) * s.w + iw, (size_t(n) * s.oh() + oh) * s.ow() + ow, size_t(r) * s.s + q);
+          }
+}
+
+// The three products by plain loops, in T (int64_t: exact; double: the f32 reference).
+// Weights are KRSC: element (k, tap, c) at (k * taps + tap) * C + c.
+template <typename T>
+std::vector<T> ref_forward(const ConvShape& s, const std::vector<T>& x, const std::vector<T>& w) {
+  std::vector<T> y(y_size(s), T(0));
+  const size_t taps = size_t(s.r) * s.s;
+  each_tap(s, [&](size_t xp, size_t yp, size_t tap) {
+    for (int k = 0; k < s.k; ++k)
+      for (int c = 0; c < s.c; ++c) y[yp * s.k + k] += x[xp * s.c + c] * w[(k * taps + tap) * s.c + c];
+  });
+  return y;
+}
+
+template <typename T>
+std::vector<T> ref_backward_data(const ConvShape& s, const std::vector<T>& dy, const std::vector<T>& w) {
+  std::vector<T> dx(x_size(s), T(0));
+  const size_t taps = size_t(s.r) * s.s;
+  each_tap(s, [&](size_t xp, size_t yp, size_t tap) {
+    for (int k = 0; k < s.k; ++k)
+      for (int c = 0; c < s.c; ++c) dx[xp * s.c + c] += dy[yp * s.k + k] * w[(k * taps + tap) * s.c + c];
+  });
+  return dx;
+}
+
+template <typename T>
+std::vector<T> ref_backward_weights(const ConvShape& s, const std::vector<T>& x, const std::vector<T>& dy) {
+  std::vector<T> dw(w_size(s), T(0));
+  const size_t taps = size_t(s.r) * s.s;
+  each_tap(s, [&](size_t xp, size_t yp, size_t tap) {
+    for (int k = 0; k < s.k; ++k)
+      for (int c = 0; c < s.c; ++c) dw[(k * taps + tap) * s.c + c] += dy[yp * s.k + k] * x[xp * s.c + c];
+  });
+  return dw;
+}
+
+std::vector<int16_t> random_s16(size_t n, int lo, int hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<int16_t> v(n);
+  for (auto& x : v) x = int16_t(d(rng));
+  return v;
+}
+
+// Every element at +-top: `sign` 0 random signs, else all of that sign.
+std::vector<int16_t> full_scale(size_t n, int top, int sign, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int16_t> v(n);
+  for (auto& x : v) x = int16_t(top * (sign ? sign : (rng() & 1 ? 1 : -1)));
+  return v;
+}
+
+template <typename From>
+std::vector<int64_t> widen(const std::vector<From>& v) {
+  return std::vector<int64_t>(v.begin(), v.end());
+}
+std::vector<int64_t> absv(std::vector<int64_t> v) {
+  for (auto& x : v) x = x < 0 ? -x : x;
+  return v;
+}
+
+int max_abs(const std::vector<int16_t>& v) {
+  int m = 0;
+  for (auto x : v) m = std::max(m, std::abs(int(x)));
+  return m;
+}
+
+// The three passes on integer operands (x, w, dy with exponents ex, ew, ed), each compared with
+// the int64 reference: out == 2^e * ref up to f32 rounding of the partial sums (an int32 chain
+// converted to f32, chains added in f32: (chains + 2) roundings of at most 2^-24 of the sum of
+// |products|), and exactly when every partial sum is below 2^24 (`exact`).
+void check_integer(const ConvShape& s, const std::vector<int16_t>& x, const std::vector<int16_t>& w,
+                   const std::vector<int16_t>& dy, bool exact, bool aligned, const std::string& what) {
+  const int ex = -3, ew = 2, ed = -1;
+  const auto x64 = widen(x), w64 = widen(w), d64 = widen(dy);
+  const auto ax = absv(x64), aw = absv(w64), ad = absv(d64);
+  struct Pass {
+    const char* name;
+    std::vector<int64_t> ref, abs;
+    int scale_exp, qa, qb;
+    int64_t len;  // products per output
+  };
+  const int64_t plane = int64_t(s.oh()) * s.ow();
+  std::vector<Pass> passes = {
+      {"forward", ref_forward(s, x64, w64), ref_forward(s, ax, aw), ex + ew, max_abs(x), max_abs(w), int64_t(s.r) * s.s * s.c},
+      {"backward-data", ref_backward_data(s, d64, w64), ref_backward_data(s, ad, aw), ed + ew, max_abs(dy), max_abs(w),
+       int64_t((s.r + s.stride - 1) / s.stride) * ((s.s + s.stride - 1) / s.stride) * s.k},  // taps per stride phase
+      {"backward-weights", ref_backward_weights(s, x64, d64), ref_backward_weights(s, ax, ad), ex + ed, max_abs(x), max_abs(dy),
+       s.n * plane},
+  };
+  // Operands of one sign: wherever the longest sum can leave int32, it must.
+  if (aligned)
+    for (const Pass& p : passes) {
+      if (p.len * p.qa * p.qb <= INT32_MAX) continue;
+      int64_t m = 0;
+      for (auto v : p.ref) m = std::max(m, v < 0 ? -v : v);
+      EXPECT_GT(m, int64_t(INT32_MAX)) << what << " " << p.name << ": not adversarial, the exact sums fit int32";
+    }
+  DfpActivation qx, qd;
+  DfpConvWeights qw;
+  dfp_pack_input(s, x.data(), ex, qx);
+  dfp_pack_grad_output(s, dy.data(), ed, qd);
+  dfp_pack_weights(s, w.data(), ew, qw);
+  for (IntIsa isa : runnable_int_isas()) {
+    std::vector<float> y(y_size(s), 1e30f), dx(x_size(s), 1e30f), dw(w_size(s), 1e30f), db(s.k, 1e30f);
+    dfp_conv_forward(s, qx, qw, nullptr, y.data(), isa);
+    dfp_conv_backward_data(s, qd, qw, dx.data(), isa);
+    dfp_conv_backward_weights(s, qx, qd, dw.data(), db.data(), isa);
+    const std::vector<float>* outs[] = {&y, &dx, &dw};
+    for (int pi = 0; pi < 3; ++pi) {
+      const Pass& p = passes[pi];
+      const std::vector<float>& out = *outs[pi];
+      const double scale = std::ldexp(1.0, p.scale_exp);
+      // Chains per output: the pairs over the chain length, plus a chain per 128-pixel chunk
+      // (backward-weights), plus one f32 addition per thread's partial sum.
+      const int64_t chains = (p.len + 1) / 2 / dfp_chain_pairs(p.qa, p.qb) + s.n * ((plane + 127) / 128) + omp_get_max_threads() + 2;
+      for (size_t i = 0; i < out.size(); ++i) {
+        const double want = scale * double(p.ref[i]);
+        if (exact) {
+          ASSERT_EQ(double(out[i]), want) << what << " " << s.str() << " " << p.name << " " << to_string(isa) << " at " << i;
+        } else {
+          const double tol = (chains + 2) * std::ldexp(1.0, -24) * scale * double(p.abs[i]);
+          ASSERT_NEAR(double(out[i]), want, tol)
+              << what << " " << s.str() << " " << p.name << " " << to_string(isa) << " at " << i << " |ref| sum " << p.abs[i];
+        }
+      }
+    }
+    for (int k = 0; k < s.k; ++k) {
+      int64_t sum = 0;
+      for (size_t i = k; i < dy.size(); i += s.k) sum += dy[i];
+      ASSERT_EQ(double(db[k]), std::ldexp(double(sum), ed)) << "dbias " << s.str();
+    }
+  }
+}
+
+TEST(LowpDfpConv, MatchesExactIntegerReferenceOnEveryIsa) {
+  uint64_t seed = 1;
+  for (const ConvShape& s : kShapes) {
+    // Small values: every partial sum below 2^24, so f32 holds them exactly.
+    const auto x = random_s16(x_size(s), -40, 40, seed++), w = random_s16(w_size(s), -40, 40, seed++);
+    const auto dy = random_s16(y_size(s), -40, 40, seed++);
+    check_integer(s, x, w, dy, true, false, "small values");
+  }
+}
+
+TEST(LowpDfpConv, NeverOverflowsInt32AtFullScale) {
+  // All elements at +-32767 (one product pair already near 2^31) and at the DFP GEMM max
+  // (4095: 128 products fit int32): aligned signs make every sum leave int32, random signs mix.
+  const ConvShape shapes[] = {{2, 6, 40, 9, 9, 3, 3, 2, 1}, {1, 3, 8, 15, 13, 7, 7, 2, 3}, {2, 64, 33, 6, 5, 3, 3, 1, 1},
+                              {3, 40, 16, 7, 6, 1, 1, 1, 0}};
+  uint64_t seed = 100;
+  for (const int top : {kDfp16Max, kDfpGemmMax})
+    for (const ConvShape& s : shapes)
+      for (const int sign : {1, -1, 0}) {
+        const auto x = full_scale(x_size(s), top, sign, seed++), w = full_scale(w_size(s), top, sign ? 1 : 0, seed++);
+        const auto dy = full_scale(y_size(s), top, sign ? -sign : 0, seed++);
+        std::string what = "full scale ";
+        what += std::to_string(top);
+        what += sign ? (sign > 0 ? " aligned +" : " aligned -") : " random signs";
+        check_integer(s, x, w, dy, false, sign != 0, what);
+      }
+}
+
+// f32 in, f32 out: within the DFP rounding bound. With steps dx = 2^ex, dw = 2^ew, each
+// element off by at most half a step: |y - y_ref| <= sum |x| dw/2 + sum |w| dx/2 + n dx dw / 4
+// (plus f32 rounding), computed per output from the same loops.
+TEST(LowpDfpConv, F32WithinQuantizationErrorBound) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const ConvShape& s : kShapes) {
+    std::vector<float> x(x_size(s)), w(w_size(s)), dy(y_size(s)), bias(s.k);
+    for (auto& v : x) v = std::max(0.0f, normal(rng));  // post-ReLU activations
+    for (auto& v : w) v = 0.1f * normal(rng);
+    for (auto& v : dy) v = 1e-3f * normal(rng);
+    for (auto& v : bias) v = normal(rng);
+    const int ex = dfp_exponent(x.data(), x.size(), kDfpGemmMax), ew = dfp_exponent(w.data(), w.size(), kDfpGemmMax),
+              ed = dfp_exponent(dy.data(), dy.size(), kDfpGemmMax);
+    auto to_d = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+    auto abs_d = [](const std::vector<float>& v) {
+      std::vector<double> a(v.size());
+      for (size_t i = 0; i < v.size(); ++i) a[i] = std::fabs(v[i]);
+      return a;
+    };
+    auto half_step = [](size_t n, int e) { return std::vector<double>(n, std::ldexp(0.5, e)); };
+    const auto xd = to_d(x), wd = to_d(w), dd = to_d(dy), xa = abs_d(x), wa = abs_d(w), da = abs_d(dy);
+    const auto hx = half_step(x.size(), ex), hw = half_step(w.size(), ew), hd = half_step(dy.size(), ed);
+    struct Pass {
+      const char* name;
+      std::vector<double> ref, bound;
+      std::vector<float> out;
+    };
+    auto sum3 = [](std::vector<double> a, const std::vector<double>& b, const std::vector<double>& c) {
+      for (size_t i = 0; i < a.size(); ++i) a[i] += b[i] + c[i];
+      return a;
+    };
+    std::vector<Pass> passes;
+    passes.push_back({"forward", ref_forward(s, xd, wd),
+                      sum3(ref_forward(s, xa, hw), ref_forward(s, hx, wa), ref_forward(s, hx, hw)), std::vector<float>(y_size(s))});
+    passes.push_back({"backward-data", ref_backward_data(s, dd, wd),
+                      sum3(ref_backward_data(s, da, hw), ref_backward_data(s, hd, wa), ref_backward_data(s, hd, hw)),
+                      std::vector<float>(x_size(s))});
+    passes.push_back({"backward-weights", ref_backward_weights(s, xd, dd),
+                      sum3(ref_backward_weights(s, xa, hd), ref_backward_weights(s, hx, da), ref_backward_weights(s, hx, hd)),
+                      std::vector<float>(w_size(s))});
+    const auto magnitude = sum3(ref_forward(s, xa, wa), std::vector<double>(y_size(s), 0.0), std::vector<double>(y_size(s), 0.0));
+    std::vector<float> db(s.k);
+    dfp_conv_forward(s, x.data(), w.data(), bias.data(), passes[0].out.data());
+    dfp_conv_backward_data(s, dy.data(), w.data(), passes[1].out.data());
+    dfp_conv_backward_weights(s, x.data(), dy.data(), passes[2].out.data(), db.data());
+    for (size_t i = 0; i < passes[0].ref.size(); ++i) passes[0].ref[i] += bias[i % s.k];
+    double err2 = 0, ref2 = 0;
+    for (Pass& p : passes) {
+      for (size_t i = 0; i < p.out.size(); ++i) {
+        const double slack = 1e-6 * (std::fabs(p.ref[i]) + p.bound[i]) + (p.name[0] == 'f' ? 1e-6 * (magnitude[i] + 1) : 1e-30);
+        ASSERT_NEAR(p.out[i], p.ref[i], p.bound[i] + slack) << s.str() << " " << p.name << " at " << i;
+        if (p.name[0] == 'f') err2 += (p.out[i] - p.ref[i]) * (p.out[i] - p.ref[i]), ref2 += p.ref[i] * p.ref[i];
+      }
+    }
+    EXPECT_GT(err2, 0.0) << s.str() << ": DFP cannot be this exact; is the quantization running?";
+    EXPECT_LT(std::sqrt(err2 / ref2), 5e-3) << s.str();
+    for (int k = 0; k < s.k; ++k) {
+      double sum = 0, bound = 0;
+      for (size_t i = k; i < dy.size(); i += s.k) sum += dy[i], bound += std::ldexp(0.5, ed);
+      EXPECT_NEAR(db[k], sum, bound + 1e-6 * std::fabs(sum)) << "dbias " << s.str();
+    }
+  }
+}
+
+TEST(LowpDfpConv, PacksAreReusedAcrossSteps) {
+  // A trainer packs into the same buffers each step: padding must stay zero, exponents follow.
+  const ConvShape s{2, 5, 7, 9, 8, 3, 3, 1, 1};
+  DfpActivation qx;
+  DfpConvWeights qw;
+  std::vector<float> x(x_size(s)), w(w_size(s)), y1(y_size(s)), y2(y_size(s));
+  std::mt19937_64 rng(9);
+  std::normal_distribution<float> normal;
+  for (auto& v : w) v = normal(rng);
+  for (const float scale : {1000.0f, 0.001f}) {
+    for (auto& v : x) v = scale * normal(rng);
+    dfp_pack_input(s, x.data(), qx);
+    dfp_pack_weights(s, w.data(), qw);
+    EXPECT_LE(qx.qmax, kDfpGemmMax);
+    EXPECT_GT(qx.qmax, kDfpGemmMax / 2);
+    dfp_conv_forward(s, qx, qw, nullptr, y1.data(), detected_int_isa());
+    dfp_conv_forward(s, x.data(), w.data(), nullptr, y2.data());
+    for (size_t i = 0; i < y1.size(); ++i) ASSERT_EQ(y1[i], y2[i]) << "scale " << scale;
+  }
+}
+
+// Outputs past 8 MB are written with non-temporal stores where a row is 64-byte aligned: the
+// result must not depend on the path (aligned buffer vs the same buffer 4 bytes off).
+TEST(LowpDfpConv, StreamedOutputsMatchCachedOnes) {
+  const ConvShape s{2, 16, 64, 130, 130, 3, 3, 1, 1};  // y: 8.6 MB; dx (C 16): 2.2 MB, cached
+  const ConvShape t{2, 64, 16, 130, 130, 3, 3, 1, 1};  // dx: 8.6 MB
+  for (const ConvShape& sh : {s, t}) {
+    std::mt19937_64 rng(11);
+    std::normal_distribution<float> normal;
+    std::vector<float> x(x_size(sh)), w(w_size(sh)), dy(y_size(sh));
+    for (auto& v : x) v = normal(rng);
+    for (auto& v : w) v = normal(rng);
+    for (auto& v : dy) v = normal(rng);
+    const size_t big = std::max(y_size(sh), x_size(sh)) + 16;
+    float* buf = static_cast<float*>(std::aligned_alloc(64, big * sizeof(float)));
+    std::vector<float> y_stream(y_size(sh)), dx_stream(x_size(sh));
+    for (IntIsa isa : runnable_int_isas()) {
+      dfp_conv_forward(sh, x.data(), w.data(), nullptr, buf, isa);  // aligned: streamed where eligible
+      std::copy(buf, buf + y_stream.size(), y_stream.begin());
+      dfp_conv_forward(sh, x.data(), w.data(), nullptr, buf + 1, isa);  // misaligned: cached stores
+      for (size_t i = 0; i < y_stream.size(); ++i) ASSERT_EQ(y_stream[i], buf[1 + i]) << to_string(isa) << " y at " << i;
+      dfp_conv_backward_data(sh, dy.data(), w.data(), buf, isa);
+      std::copy(buf, buf + dx_stream.size(), dx_stream.begin());
+      dfp_conv_backward_data(sh, dy.data(), w.data(), buf + 1, isa);
+      for (size_t i = 0; i < dx_stream.size(); ++i) ASSERT_EQ(dx_stream[i], buf[1 + i]) << to_string(isa) << " dx at " << i;
+    }
+    std::free(buf);
+  }
+}
+
+TEST(LowpDfpConv, ChainLengthKeepsInt32) {
+  EXPECT_EQ(dfp_chain_pairs(kDfp16Max, kDfp16Max), 1);
+  EXPECT_EQ(dfp_chain_pairs(kDfpGemmMax, kDfpGemmMax), 64);  // 128 products, as gemm_s16s16f32
+  EXPECT_EQ(dfp_chain_pairs(0, 5, 1000), 1000);
+  for (int q : {1, 7, 300, 4095, 20000, 32767}) {
+    const int64_t l = dfp_chain_pairs(q, q);
+    EXPECT_LE(2 * l * q * q, INT32_MAX);
+  }
+}
+
+}  // namespace
+}  // namespace paradnn::cpu::lowp
