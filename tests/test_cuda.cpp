@@ -25,16 +25,14 @@
 #include "paradnn/graph_builder.hpp"
 #include "platforms/cuda/cuda_backend.hpp"
 #include "platforms/cuda/cuda_executable.hpp"
+#include "platforms/cuda/cuda_platform.hpp"
 #include "platforms/cuda/cuda_roofline.hpp"
+#include "platforms/cuda/cuda_tensor_core_probe.hpp"
 #include "platforms/registry.hpp"
+#include "tests/test_helpers.hpp"
 
 namespace paradnn {
 namespace {
-
-#define SKIP_WITHOUT_GPU(backend)                                 \
-  do {                                                            \
-    if (auto why = (backend).unavailable()) GTEST_SKIP() << *why; \
-  } while (0)
 
 using Vec = std::vector<double>;
 
@@ -329,11 +327,26 @@ TEST(CudaRoofline, FmaKernelsComputeWhatTheyClaim) {
     EXPECT_GT(cuda::fma_throughput(t, 2).per_s, 1e11) << cuda::to_string(t);  // throws on a wrong result
 }
 
+// The mma.sync kernel checks every thread's sum against the exact value (it throws on a
+// difference); its rate must be a tensor-core rate, above the CUDA cores' FMA peak.
+TEST(CudaRoofline, TensorCoreKernelsComputeWhatTheyClaim) {
+  SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
+  if (cuda::compute_capability() < 80)
+    GTEST_SKIP() << "the mma.sync probe needs sm_80 or newer; this GPU is sm_" << cuda::compute_capability();
+  const double f32_fma = cuda::fma_throughput(cuda::Storage::f32, 2).per_s;
+  for (DType t : {DType::f16, DType::bf16, DType::tf32}) {
+    const cuda::Rate r = cuda::mma_throughput(t, 2);
+    EXPECT_GT(r.per_s, f32_fma) << to_string(t);
+  }
+  EXPECT_THROW(cuda::mma_throughput(DType::f32, 1), Unsupported);
+}
+
 TEST(CudaRoofline, ProbeReturnsPositiveCeilings) {
   SKIP_WITHOUT_GPU(*cuda::make_cuda_backend());
   const PlatformFile f = cuda::measure_cuda_roofline(2);
   EXPECT_EQ(f.machine.platform, "cuda");
-  ASSERT_EQ(f.compute.size(), 7u);
+  // 3 FMA kernels, 4 library GEMMs, and on sm_80+ the tensor-core kernel for f16, bf16, tf32.
+  ASSERT_EQ(f.compute.size(), cuda::compute_capability() >= 80 ? 10u : 7u);
   for (const ComputeCeiling& c : f.compute) EXPECT_GT(c.flops_per_s, 0) << c.dtype << " " << c.method;
   ASSERT_EQ(f.bandwidth.size(), 3u);
   for (const BandwidthCeiling& b : f.bandwidth) EXPECT_GT(b.bytes_per_s, 0) << b.level << " " << b.kernel;

@@ -13,6 +13,7 @@
 #include "paradnn/grid.hpp"
 #include "platforms/cpu/backend/onednn_executable.hpp"
 #include "platforms/cpu/backend/onednn_gradient_allreduce.hpp"
+#include "tests/test_helpers.hpp"
 
 namespace paradnn {
 namespace {
@@ -36,14 +37,6 @@ Graph fc(int64_t batch, const std::string& optimizer) {
   return build_graph(grid.at(0).point, models::catalog());
 }
 
-std::vector<std::string> param_names(const Graph& g) {
-  std::vector<std::string> names;
-  for (const Op& op : g.ops)
-    if (op.shares_params_with < 0)
-      for (const Param& p : op.params) names.push_back(p.name);
-  return names;
-}
-
 // This rank's slice of the whole batch: inputs and labels as the whole-batch run made them.
 void load_slice(cpu::CpuExecutable& part, cpu::CpuExecutable& whole, int64_t rows) {
   const std::vector<float> x = whole.output(0);
@@ -54,15 +47,6 @@ void load_slice(cpu::CpuExecutable& part, cpu::CpuExecutable& whole, int64_t row
   const auto& labels = whole.labels();
   // The loss kernel holds a pointer into the labels: overwrite them in place.
   std::copy_n(labels.begin() + rank() * rows, rows, part.net().labels.begin());
-}
-
-double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double scale = 0, diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
-    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
-  }
-  return scale > 0 ? diff / scale : diff;
 }
 
 class StrongScaling : public ::testing::TestWithParam<bool> {};

@@ -1,6 +1,8 @@
 #include "platforms/cuda/cuda_backend.hpp"
 
 #include "paradnn/error.hpp"
+#include "platforms/cuda/cuda_data_parallel.hpp"
+#include "platforms/cuda/cuda_device_binding.hpp"
 #include "platforms/cuda/cuda_executable.hpp"
 #include "platforms/cuda/cuda_types.hpp"
 #include "platforms/cuda/cuda_platform.hpp"
@@ -27,6 +29,11 @@ std::optional<std::string> dtype_reason(DType t, int sm) {
 
 class CudaBackend final : public Backend {
  public:
+  // Under an MPI launcher each rank drives the GPU of its local rank from the start (device
+  // queries, memory checks, preparation); elsewhere device 0.
+  CudaBackend() {
+    if (launcher_local_rank() >= 0 && !cuda_unavailable()) bind_local_device();
+  }
   std::string name() const override { return "cuda"; }
   PlatformInfo platform() const override {
     if (auto why = unavailable()) {
@@ -68,6 +75,14 @@ class CudaBackend final : public Backend {
     return load_or_measure(platform_file_path(platform().device_name), {}, [] { return measure_cuda_roofline(); });
   }
   PlatformFile measure_ceilings(const ProbeOptions&) override { return measure_cuda_roofline(); }
+
+  // NCCL over the launch's ranks, one GPU per rank (cuda_data_parallel); Unsupported where
+  // this build has no NCCL.
+  std::unique_ptr<DataParallelExecutable> prepare_data_parallel(const Graph& g, const Settings&,
+                                                                const DataParallelOptions& o) override {
+    if (auto why = cannot_run(g, Mode::train)) throw Unsupported(*why);
+    return make_cuda_data_parallel(g, o);
+  }
 };
 
 }  // namespace

@@ -137,8 +137,11 @@ void CudaExecutable::run(std::vector<Phase>* record) {
   for (size_t i = 0; i < n; ++i)
     if (ops_[i]) timed(i, 0, [&] { ops_[i]->forward(); });
   if (mode_ != Mode::train) return;
-  for (size_t i = n; i-- > 0;)
+  for (size_t i = n; i-- > 0;) {
     if (ops_[i]) timed(i, 1, [&] { ops_[i]->backward(); });
+    if (hooks_.after_backward) hooks_.after_backward(static_cast<int>(i));
+  }
+  if (hooks_.before_update) hooks_.before_update();
   if (!record) return params_.update(rule_, -1, s);
   for (size_t i = 0; i < n; ++i)
     if (!graph_.ops[i].params.empty()) timed(i, 2, [&] { params_.update(rule_, static_cast<int>(i), s); });

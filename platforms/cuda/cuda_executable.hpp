@@ -3,6 +3,7 @@
 // step_seconds() (the device clock) brackets it with CUDA events and waits for the stop event, so the device
 // is synchronized only at step boundaries.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,19 @@ class CudaExecutable final : public Executable {
   std::vector<float> param_grad(const std::string& name) const;  // last step's gradient
   std::vector<float> labels() const;                             // the loss op's class ids
 
+  // Calls made on the host while a step is enqueued (data-parallel gradient all-reduce):
+  // after_backward(i) once op i's backward is enqueued (every op, in reverse order, data ops
+  // too), before_update() once all of backward is. Empty hooks are skipped; set them while
+  // preparing, never during a step.
+  struct StepHooks {
+    std::function<void(int op)> after_backward;
+    std::function<void()> before_update;
+  };
+  void set_hooks(StepHooks h) { hooks_ = std::move(h); }
+  const Graph& graph() const { return graph_; }
+  Context& context() { return *ctx_; }
+  ParamStore& params() { return params_; }
+
  private:
   struct Phase;  // per-op event pairs for profile()
   void run(std::vector<Phase>* record);
@@ -46,6 +60,7 @@ class CudaExecutable final : public Executable {
   std::vector<std::unique_ptr<CudaOp>> ops_;  // null for data ops, which do no work per step
   UpdateRule rule_;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  StepHooks hooks_;
 };
 
 std::unique_ptr<Executable> make_cuda_executable(const Graph& g, Mode m);

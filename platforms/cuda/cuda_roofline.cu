@@ -11,6 +11,7 @@
 #include "platforms/cuda/cuda_kernels.hpp"
 #include "platforms/cuda/cuda_platform.hpp"
 #include "platforms/cuda/cuda_roofline.hpp"
+#include "platforms/cuda/cuda_tensor_core_probe.hpp"
 #include "platforms/cuda/device_buffer.hpp"
 
 namespace paradnn::cuda {
@@ -81,37 +82,6 @@ __global__ void triad_kernel(float4* a, const float4* b, const float4* c, size_t
     const float4 x = b[i], y = c[i];
     a[i] = make_float4(x.x + s * y.x, x.y + s * y.y, x.z + s * y.z, x.w + s * y.w);
   }
-}
-
-// Times `work` with events, `repetitions` times, after one warm-up; work_units per run.
-template <typename F>
-Rate best_of(int repetitions, double work_units, F&& work) {
-  cudaEvent_t start, stop;
-  PARADNN_CUDA(cudaEventCreate(&start));
-  PARADNN_CUDA(cudaEventCreate(&stop));
-  work();
-  PARADNN_CUDA(cudaDeviceSynchronize());
-  double best = 0, worst = 0;
-  for (int r = 0; r < std::max(repetitions, 1); ++r) {
-    PARADNN_CUDA(cudaEventRecord(start));
-    work();
-    PARADNN_CUDA(cudaEventRecord(stop));
-    PARADNN_CUDA(cudaEventSynchronize(stop));
-    float ms = 0;
-    PARADNN_CUDA(cudaEventElapsedTime(&ms, start, stop));
-    const double rate = work_units / (ms * 1e-3);
-    best = r == 0 ? rate : std::max(best, rate);
-    worst = r == 0 ? rate : std::min(worst, rate);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  return Rate{best, best > 0 ? (best - worst) / best : 0};
-}
-
-int sm_count() {
-  cudaDeviceProp p{};
-  PARADNN_CUDA(cudaGetDeviceProperties(&p, 0));
-  return p.multiProcessorCount;
 }
 
 template <typename V>
@@ -232,8 +202,14 @@ PlatformFile measure_cuda_roofline(int repetitions) {
     const Rate r = fma_throughput(t, repetitions);
     f.compute.push_back({name, sms, r.per_s, r.spread, "fma_kernel"});
   }
+  // Tensor cores: the hand-written mma.sync probe beside cuBLASLt's GEMM, per dtype.
+  const bool tensor_cores = compute_capability() >= 80;
   constexpr int kGemm = 8192;
   for (DType t : {DType::f16, DType::bf16, DType::tf32, DType::f32}) {
+    if (tensor_cores && t != DType::f32) {
+      const Rate m = mma_throughput(t, repetitions);
+      f.compute.push_back({std::string(to_string(t)), sms, m.per_s, m.spread, kTensorCoreMethod});
+    }
     const Rate r = library_gemm(t, kGemm, repetitions);
     f.compute.push_back({std::string(to_string(t)), sms, r.per_s, r.spread, "library_gemm"});
   }
@@ -248,8 +224,11 @@ PlatformFile measure_cuda_roofline(int repetitions) {
   f.bandwidth.push_back({"HBM", sms, hbm_read.per_s, hbm_read.spread, double(hbm), "read"});
   f.bandwidth.push_back({"HBM", sms, hbm_triad.per_s, hbm_triad.spread, double(hbm), "triad"});
   f.settings = "device 0; threads = SM count; FMA kernel " + std::to_string(kChains) + " chains x " +
-               std::to_string(8 * kThreads) + " threads/SM; cuBLASLt " + std::to_string(kGemm) +
-               "^3 TN GEMM, f32 accumulate; best of " + std::to_string(repetitions);
+               std::to_string(8 * kThreads) + " threads/SM (CUDA cores); " + kTensorCoreMethod +
+               ": tensor cores, mma.sync m16n8k16 (f16, bf16) and m16n8k8 (tf32), f32 accumulate, operands in "
+               "registers" + (tensor_cores ? "" : " (not measured: needs sm_80)") + "; cuBLASLt " + std::to_string(kGemm) +
+               "^3 TN GEMM, f32 accumulate (tensor cores except f32); CUDA-event timing, best of " +
+               std::to_string(repetitions);
   return f;
 }
 

@@ -1,20 +1,18 @@
 // The GPU's measured ceilings: FMA throughput per dtype from a hand-written kernel (CUDA
-// cores: f32 FFMA, f16x2 and bf16x2 HFMA2), the tensor-core ceiling of cuBLASLt's best
+// cores: f32 FFMA, f16x2 and bf16x2 HFMA2), the tensor cores' throughput from a
+// hand-written mma.sync kernel (cuda_tensor_core_probe), the tensor-core ceiling of cuBLASLt's best
 // large GEMM (f16, bf16, tf32; f32 for the CUDA-core library figure), and read/triad
 // bandwidth with working sets inside L2 and far beyond it (HBM). Each figure is the best
 // of several repetitions with its spread.
 #pragma once
 #include <string>
 
+#include "platforms/cuda/cuda_event_timing.hpp"
 #include "platforms/cuda/cuda_types.hpp"
 #include "paradnn/platform_file.hpp"
 
 namespace paradnn::cuda {
 
-struct Rate {
-  double per_s = 0;   // FLOP/s or bytes/s, best repetition
-  double spread = 0;  // (best - worst) / best
-};
 
 // Throws std::runtime_error where the kernel's results differ from the exact expected ones.
 Rate fma_throughput(Storage t, int repetitions);

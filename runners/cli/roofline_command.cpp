@@ -58,11 +58,14 @@ void print_ceilings(const PlatformFile& f) {
 }
 
 // Under mpirun: all-reduce bandwidth over message sizes, merged into the platform file
-// (samples for other rank counts are kept).
-void probe_allreduce(const std::string& path, const Backend& backend) {
+// (samples for other rank counts are kept). The cpu backend reduces host buffers with
+// MPI_Allreduce; another backend (cuda: NCCL, one GPU per rank) its own data-parallel
+// gradient all-reduce.
+void probe_allreduce(const std::string& path, Backend& backend) {
   std::vector<double> sizes;
   for (double b = 4096; b <= 64.0 * (1 << 20); b *= 4) sizes.push_back(b);
-  const std::vector<AllreduceSample> samples = measure_allreduce(sizes, 5);
+  const bool host = backend.name() == "cpu";
+  const std::vector<AllreduceSample> samples = host ? measure_allreduce(sizes, 5) : measure_backend_allreduce(backend, sizes, 5);
   if (mpi_rank() != 0) return;
   PlatformFile f;
   if (std::filesystem::exists(path)) {
@@ -73,10 +76,14 @@ void probe_allreduce(const std::string& path, const Backend& backend) {
   }
   const int ranks = samples.empty() ? 0 : samples.front().ranks;
   std::erase_if(f.allreduce, [ranks](const AllreduceCeiling& a) { return a.ranks == ranks; });
-  fmt::print("\nall-reduce, {} ranks (f32 sum, best of 5; nccl-tests busbw = algbw * 2(R-1)/R)\n", ranks);
+  if (host)
+    fmt::print("\nall-reduce, {} ranks (f32 sum, best of 5; nccl-tests busbw = algbw * 2(R-1)/R)\n", ranks);
+  else
+    fmt::print("\nall-reduce, {} ranks ({} {}: f32 gradients averaged, best of 5; nccl-tests busbw = algbw * "
+               "2(R-1)/R)\n", ranks, backend.name(), samples.empty() ? "" : backend.platform().device_name);
   fmt::print("  {:>12} {:>12} {:>14} {:>14}\n", "bytes", "time_us", "algbw_GB/s", "busbw_GB/s");
   for (const AllreduceSample& a : samples) {
-    f.allreduce.push_back({a.ranks, a.bytes, a.seconds, a.algbw, a.busbw, "mpi:MPI_Allreduce"});
+    f.allreduce.push_back({a.ranks, a.bytes, a.seconds, a.algbw, a.busbw, a.method});
     fmt::print("  {:>12.0f} {:>12.1f} {:>14.3f} {:>14.3f}\n", a.bytes, a.seconds * 1e6, a.algbw / 1e9, a.busbw / 1e9);
   }
   save_platform_file(f, path);
@@ -100,7 +107,8 @@ void add_roofline(CLI::App& app) {
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--allreduce", o->allreduce,
-                "Under mpirun: measure MPI all-reduce algorithm and bus bandwidth over message sizes instead");
+                "Under mpirun: measure all-reduce algorithm and bus bandwidth over message sizes instead "
+                "(cpu: MPI; cuda: NCCL, one GPU per rank)");
   cmd->callback([o]() {
     std::unique_ptr<Backend> backend = make_backend(o->backend);
     if (auto why = backend->unavailable()) throw InputError("backend " + o->backend + " cannot run here: " + *why);

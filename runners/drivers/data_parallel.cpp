@@ -13,6 +13,7 @@
 
 #include "models/catalog.hpp"
 #include "paradnn/error.hpp"
+#include "paradnn/graph_builder.hpp"
 #include "platforms/model/scaling_model.hpp"
 #include "platforms/registry.hpp"
 #include "runners/harness/point_loop.hpp"
@@ -202,7 +203,10 @@ SweepSummary run_on_every_rank(const SweepOptions& o, const DataParallelRun& dp)
     double single = 0;
     if (rank == 0) {
       const auto base = backend->prepare(build_graph(p, models::catalog()), Mode::train, ctx.settings);
-      single = timed_loop([&] { base->step(); }, config.run, MPI_COMM_SELF).median_s;
+      // A device-clocked step only enqueues its work: step_seconds() waits for it at its end,
+      // as the data-parallel step does, so the host clock times both the same way.
+      const bool device = base->clock() == Clock::device;
+      single = timed_loop([&] { device ? (void)base->step_seconds() : base->step(); }, config.run, MPI_COMM_SELF).median_s;
     }
     MPI_Bcast(&single, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     std::unique_ptr<DataParallelExecutable> exe;
@@ -272,6 +276,49 @@ std::vector<AllreduceSample> measure_allreduce(const std::vector<double>& sizes_
     a.seconds = m.min_s;
     a.algbw = a.bytes / a.seconds;
     a.busbw = model::bus_bandwidth(a.algbw, ranks);
+    a.method = "mpi:MPI_Allreduce";
+    out.push_back(a);
+  }
+  return out;
+}
+
+std::vector<AllreduceSample> measure_backend_allreduce(Backend& backend, const std::vector<double>& sizes_bytes,
+                                                       int repetitions) {
+  start_mpi();
+  const int ranks = comm_size(MPI_COMM_WORLD);
+  constexpr int64_t kClasses = 16;  // weights = features x classes f32 values, no bias
+  std::vector<AllreduceSample> out;
+  for (double bytes : sizes_bytes) {
+    const int64_t features = std::max<int64_t>(1, static_cast<int64_t>(bytes / (4.0 * kClasses)));
+    GraphBuilder b("allreduce", "allreduce-probe", 1, DType::f32, Optimizer::sgd);
+    b.softmax_xent(b.dense(b.input({1, features}), kClasses, "w", false));
+    const Graph g = b.finish();
+    DataParallelOptions o;
+    o.overlap = true;
+    o.bucket_bytes = 1e18;  // one bucket: one all-reduce of the whole gradient
+    std::unique_ptr<DataParallelExecutable> exe;
+    std::string failure;
+    try {
+      exe = backend.prepare_data_parallel(g, Settings{}, o);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    agree(failure.empty(), "preparing the " + backend.name() + " all-reduce" + (failure.empty() ? "" : " (" + failure + ")"));
+    RunOptions run;
+    run.warmup_s = 0.02;
+    run.min_time_s = 0.02;
+    run.repetitions = repetitions;
+    const Measurement m = timed_loop([&] { exe->reduce_only(); }, run, MPI_COMM_WORLD);
+    AllreduceSample a;
+    a.ranks = ranks;
+    a.bytes = exe->gradient_bytes();
+    a.seconds = m.min_s;
+    a.algbw = a.bytes / a.seconds;
+    a.busbw = model::bus_bandwidth(a.algbw, ranks);
+    // The backend names its communication last in kernels() ("NCCL 2.28.3 ncclAllReduce(avg) ...").
+    const std::string k = exe->kernels();
+    const size_t cut = k.rfind("; ");
+    a.method = backend.name() + ":" + (cut == std::string::npos ? "data-parallel all-reduce" : k.substr(cut + 2));
     out.push_back(a);
   }
   return out;

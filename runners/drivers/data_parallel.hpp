@@ -27,8 +27,15 @@ SweepSummary run_data_parallel(const SweepOptions& sweep, const DataParallelRun&
 struct AllreduceSample {
   int ranks = 0;
   double bytes = 0, seconds = 0, algbw = 0, busbw = 0;
+  std::string method;  // "mpi:MPI_Allreduce", or the backend's gradient all-reduce
 };
 std::vector<AllreduceSample> measure_allreduce(const std::vector<double>& sizes_bytes, int repetitions);
+// The same over `backend`'s own data-parallel gradient all-reduce (NCCL on the GPU for cuda):
+// per size, a one-layer graph whose f32 gradient is that many bytes, in one bucket, reduced
+// with nothing around it (DataParallelExecutable::reduce_only, which waits for the device at
+// its end), timed like measure_allreduce. Throws Unsupported where the backend has none.
+std::vector<AllreduceSample> measure_backend_allreduce(Backend& backend, const std::vector<double>& sizes_bytes,
+                                                       int repetitions);
 // This process's rank, starting MPI if needed (0 without MPI).
 int mpi_rank();
 bool mpi_available();

@@ -15,5 +15,6 @@ bool mpi_available() { return false; }
 int mpi_rank() { return 0; }
 SweepSummary run_data_parallel(const SweepOptions&, const DataParallelRun&) { no_mpi(); }
 std::vector<AllreduceSample> measure_allreduce(const std::vector<double>&, int) { no_mpi(); }
+std::vector<AllreduceSample> measure_backend_allreduce(Backend&, const std::vector<double>&, int) { no_mpi(); }
 
 }  // namespace paradnn
