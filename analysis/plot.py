@@ -203,7 +203,9 @@ def speedup(job):
     finish_bars(fig, ax, job, groups, 1, "speedup in examples/s", rotation=20)
 
 
-METHOD_LABEL = {"fma_kernel": "FMA-kernel peak", "library_gemm": "library GEMM", "": "peak"}
+# The unit each compute roof belongs to: vector FMA/VNNI kernels, AMX tile kernels, or the library's GEMM.
+METHOD_LABEL = {"fma_kernel": "FMA/VNNI-kernel peak", "amx_kernel": "AMX-tile-kernel peak", "library_gemm": "library GEMM",
+                "": "peak"}
 
 
 def one_bandwidth_kernel(bandwidth):
@@ -236,7 +238,7 @@ def roofline(job):
     if bandwidth and top:
         x_lo = min(x_lo, min(top / (float(b["value"]) / g) for b in bandwidth) / 4)
     xs = [x_lo * (x_hi / x_lo) ** (i / 200) for i in range(201)]
-    styles = {"fma_kernel": ("--", "bottom"), "library_gemm": (":", "top")}
+    styles = {"fma_kernel": ("--", "bottom"), "amx_kernel": ("-.", "bottom"), "library_gemm": (":", "top")}
     compute.sort(key=lambda c: -float(c["value"]))
     for ci, c in enumerate(compute):
         peak = float(c["value"]) / g

@@ -3,11 +3,15 @@
 // round trip and error messages. Correctness only: no speed targets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <random>
 
 #include "paradnn/error.hpp"
 #include "platforms/cpu/probes/cpu_platform.hpp"
@@ -120,6 +124,122 @@ TEST(RooflineKernels, F32PeakPerCoreIsPlausible) {
   EXPECT_GE(r.per_s, 1e9) << f32.name;
   EXPECT_GE(r.spread, 0);
   EXPECT_LT(r.spread, 1);
+}
+
+// --- AMX tile kernels (skipped, with the reason, where the CPU or the kernel says no) ----------
+
+namespace {
+
+// bf16 bit pattern of a small integer (exact: its f32 has no low mantissa bits).
+uint16_t bf16_of(int v) {
+  const float f = static_cast<float>(v);
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+}  // namespace
+
+TEST(RooflineAmx, KernelsSumToTheirClosedForm) {
+  std::string skipped;
+  for (const ComputeKernel& k : all_compute_kernels()) {
+    if (k.method != "amx_kernel") continue;
+    SCOPED_TRACE(k.name);
+    const std::string why = amx_unavailable_reason(k.dtype);
+    EXPECT_EQ(k.runs_here, why.empty()) << why;
+    if (!why.empty()) {
+      skipped += k.dtype + ": " + why + "; ";
+      continue;
+    }
+    // Past bf16's 2^15-step round, so the accumulator reset is exercised too.
+    const KernelOutcome o = k.run(40000);
+    EXPECT_EQ(o.result, o.expected);
+    EXPECT_DOUBLE_EQ(o.ops, 40000.0 * 4 * 16 * 16 * (k.dtype == "bf16" ? 32 : 64) * 2);
+    EXPECT_DOUBLE_EQ(run_checked(k, 1000), k.run(1000).ops);
+    EXPECT_NE(k.run(1000).expected, k.run(2000).expected);
+  }
+  if (!skipped.empty()) GTEST_SKIP() << "AMX kernels not run: " << skipped;
+}
+
+TEST(RooflineAmx, OneTileProductEqualsAScalarLoop) {
+  std::string skipped;
+  std::mt19937 rng(22);
+  if (const std::string why = amx_unavailable_reason("bf16"); !why.empty()) {
+    skipped += "bf16: " + why + "; ";
+  } else {
+    // Small integers: every product and partial sum is exact in f32, so the order the unit
+    // adds them in cannot matter and the comparison is exact.
+    std::uniform_int_distribution<int> d(-8, 8);
+    std::vector<int> a(16 * 32), b(32 * 16);
+    for (int& x : a) x = d(rng);
+    for (int& x : b) x = d(rng);
+    std::vector<uint16_t> a16(a.size()), b16(b.size());
+    std::transform(a.begin(), a.end(), a16.begin(), bf16_of);
+    std::transform(b.begin(), b.end(), b16.begin(), bf16_of);
+    const std::vector<float> c = amx_tile_product_bf16(a16, b16);
+    for (int m = 0; m < 16; ++m)
+      for (int n = 0; n < 16; ++n) {
+        int want = 0;
+        for (int k = 0; k < 32; ++k) want += a[m * 32 + k] * b[k * 16 + n];
+        ASSERT_EQ(c[m * 16 + n], static_cast<float>(want)) << "C[" << m << "][" << n << "]";
+      }
+  }
+  if (const std::string why = amx_unavailable_reason("int8"); !why.empty()) {
+    skipped += "int8: " + why + "; ";
+  } else {
+    std::uniform_int_distribution<int> du(0, 255), ds(-128, 127);
+    std::vector<uint8_t> a(16 * 64);
+    std::vector<int8_t> b(64 * 16);
+    for (auto& x : a) x = static_cast<uint8_t>(du(rng));
+    for (auto& x : b) x = static_cast<int8_t>(ds(rng));
+    const std::vector<int32_t> c = amx_tile_product_int8(a, b);
+    for (int m = 0; m < 16; ++m)
+      for (int n = 0; n < 16; ++n) {
+        int32_t want = 0;
+        for (int k = 0; k < 64; ++k) want += int32_t{a[m * 64 + k]} * int32_t{b[k * 16 + n]};
+        ASSERT_EQ(c[m * 16 + n], want) << "C[" << m << "][" << n << "]";
+      }
+  }
+  if (!skipped.empty()) GTEST_SKIP() << "AMX tile products not checked: " << skipped;
+}
+
+TEST(RooflineAmx, WithoutAmxTheVectorKernelsAreTheCeilingAndTheReasonSaysWhy) {
+  const CpuFeatures f = cpu_features();
+  const std::string why = amx_unavailable_reason("bf16");
+  std::string bf16_kernel, bf16_method;
+  for (const ComputeKernel& k : compute_kernels(f))
+    if (k.dtype == "bf16") {
+      bf16_kernel = k.name;
+      bf16_method = k.method;
+    }
+  if (why.empty()) {
+    // AMX runs here: it is the bf16 ceiling wherever oneDNN dispatches to it too.
+    if (f.amx) {
+      EXPECT_EQ(bf16_method, "amx_kernel") << bf16_kernel;
+    }
+    GTEST_SKIP() << "this CPU runs AMX; the no-AMX path is not reachable here";
+  }
+  EXPECT_NE(why.find("AMX"), std::string::npos) << why;
+  if (!f.cpuid.amx_tile) {
+    EXPECT_NE(why.find("cpuid"), std::string::npos) << why;
+    EXPECT_EQ(amx_permission(), why);
+  }
+  for (const ComputeKernel& k : all_compute_kernels())
+    if (k.method == "amx_kernel" && k.dtype == "bf16") {
+      EXPECT_FALSE(k.runs_here) << k.name;
+    }
+  if (f.bf16 && f.cpuid.avx512_bf16) {
+    EXPECT_EQ(bf16_kernel, "vdpbf16ps zmm");
+    EXPECT_EQ(bf16_method, "fma_kernel");
+  }
+  // The one-product helper refuses with the same reason rather than faulting.
+  try {
+    amx_tile_product_bf16(std::vector<uint16_t>(16 * 32), std::vector<uint16_t>(32 * 16));
+    ADD_FAILURE() << "amx_tile_product_bf16 ran without AMX";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+  }
+  std::cout << "[          ] AMX absent here: " << why << "\n";
 }
 
 TEST(RooflineTiming, ParallelRateSumsEveryThreadsWork) {

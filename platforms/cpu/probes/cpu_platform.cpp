@@ -1,5 +1,6 @@
 #include "platforms/cpu/probes/cpu_platform.hpp"
 
+#include <cpuid.h>
 #include <hwloc.h>
 
 #include <sys/resource.h>
@@ -43,6 +44,13 @@ CpuidFlags read_cpuid() {
   c.avx512_vnni = __builtin_cpu_supports("avx512vnni");
   c.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
   c.avx_vnni = __builtin_cpu_supports("avxvnni");
+  // AMX straight from cpuid (GCC 12's __builtin_cpu_supports has no AMX names).
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
+    c.amx_bf16 = (edx >> 22) & 1;
+    c.amx_tile = (edx >> 24) & 1;
+    c.amx_int8 = (edx >> 25) & 1;
+  }
   return c;
 }
 

@@ -13,6 +13,9 @@ struct CpuidFlags {
   bool avx512f = false, avx512bw = false;
   bool avx512_vnni = false, avx512_bf16 = false;
   bool avx_vnni = false;  // VEX-encoded VNNI on ymm (AVX-VNNI)
+  // AMX, CPUID.(EAX=7,ECX=0):EDX bits 24 (TILE), 22 (BF16), 25 (INT8). Linux also needs the
+  // process to ask for the tile state (amx_permission() in roofline_kernels.hpp).
+  bool amx_tile = false, amx_bf16 = false, amx_int8 = false;
 };
 
 struct CpuFeatures {

@@ -101,7 +101,7 @@ PlatformFile probe_cpu_roofline(const RooflineOptions& o) {
   f.date_utc = utc_now();
   std::string settings = fmt::format("cpu_mhz: {}\nrepetitions: {} (best kept; spread = (best - worst) / best)\n",
                                      cpu_mhz(), e.repetitions);
-  for (const ComputeKernel& k : kernels) settings += fmt::format("fma_kernel {}: {}\n", k.dtype, k.name);
+  for (const ComputeKernel& k : kernels) settings += fmt::format("{} {}: {}\n", k.method, k.dtype, k.name);
   for (const CacheLevel& c : caches)
     settings += fmt::format("cache {}: {} per {} core(s) (hwloc)\n", c.name, bytes_text(c.bytes), c.cores_sharing);
   settings += fmt::format("bandwidth: read (8 B per element) and triad a = b + s*c (24 B per element, write-allocate "
@@ -113,7 +113,7 @@ PlatformFile probe_cpu_roofline(const RooflineOptions& o) {
     settings += fmt::format("threads {}: {}\n", n, binding.describe());
     for (const ComputeKernel& k : kernels) {
       const Rate r = kernel_rate(k, n, e);
-      f.compute.push_back({k.dtype, n, r.per_s, r.spread, "fma_kernel"});
+      f.compute.push_back({k.dtype, n, r.per_s, r.spread, k.method});
       report(o, n, k.dtype + " " + k.name, r.per_s, "G/s", r);
     }
     for (const std::string& dtype : gemm_dtypes(features)) {
