@@ -98,6 +98,9 @@ class PrecisionEvaluator {
   virtual Fidelity fidelity(const Graph& reduced, const CalibrationOptions& o) = 0;
   // `g` trained in f32 on its seeded task for `steps`, then calibrated and judged as `g`.
   virtual TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps) = 0;
+  // `g` (a training precision: bf16, int16_dfp) and its f32 copy each trained for `steps` from
+  // the same weights on the same task batches, each judged in its own precision.
+  virtual TaskAccuracy training_accuracy(const Graph& g, int steps) = 0;
 };
 
 // A training step whose gradients are summed over the ranks of an MPI launch.

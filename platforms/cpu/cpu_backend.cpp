@@ -24,6 +24,7 @@ class CpuPrecision final : public PrecisionEvaluator {
     cpu::calibrate(g, o, cache_key);
   }
   Fidelity fidelity(const Graph& reduced, const CalibrationOptions& o) override { return measure_fidelity(reduced, o); }
+  TaskAccuracy training_accuracy(const Graph& g, int steps) override { return cpu::training_accuracy(g, steps); }
   TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps) override {
     return cpu::task_accuracy(g, o, steps);
   }
@@ -74,6 +75,8 @@ class CpuBackend final : public Backend {
       if (const std::string why = dtype_unsupported_reason(op.dtype, f); !why.empty()) return why;
       if (op.dtype == DType::int8)
         if (auto why = int8_unsupported_reason(g, op, m)) return why;
+      if (op.dtype == DType::int16_dfp && (op.kind == OpKind::dense || op.kind == OpKind::conv))
+        if (auto why = dfp_unsupported_reason(op)) return why;
       if (auto why = unsupported_reason(op)) return why;
     }
     return std::nullopt;

@@ -22,7 +22,8 @@ std::optional<std::string> dtype_reason(DType t, int sm) {
       return std::nullopt;
     case DType::f16: return std::nullopt;
     case DType::int8:
-    case DType::int16: return "the cuda backend runs f32, tf32, f16 and bf16, not " + std::string(to_string(t));
+    case DType::int16:
+    case DType::int16_dfp: return "the cuda backend runs f32, tf32, f16 and bf16, not " + std::string(to_string(t));
   }
   return "unknown dtype";
 }

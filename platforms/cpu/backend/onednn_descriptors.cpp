@@ -12,6 +12,7 @@ Dt to_dnnl(DType t) {
     case DType::f16: return Dt::f16;
     case DType::int8: return Dt::s8;
     case DType::s32: return Dt::s32;
+    case DType::int16_dfp: return Dt::f32;  // only dense and conv compute in DFP (onednn_dfp.cpp)
     default: throw std::invalid_argument("the CPU backend has no " + std::string(to_string(t)) + " tensors");
   }
 }

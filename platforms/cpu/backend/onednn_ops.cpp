@@ -45,8 +45,12 @@ void build_op(Lowering& ctx, int i) {
   switch (op.kind) {
     case OpKind::input:
     case OpKind::token_input: return;  // made by the first consumer, in its layout
-    case OpKind::dense: return op.dtype == DType::int8 ? build_dense_int8(ctx, i) : build_dense(ctx, i);
-    case OpKind::conv: return op.dtype == DType::int8 ? build_conv_int8(ctx, i) : build_conv(ctx, i);
+    case OpKind::dense:
+      if (op.dtype == DType::int16_dfp) return build_dense_dfp(ctx, i);
+      return op.dtype == DType::int8 ? build_dense_int8(ctx, i) : build_dense(ctx, i);
+    case OpKind::conv:
+      if (op.dtype == DType::int16_dfp) return build_conv_dfp(ctx, i);
+      return op.dtype == DType::int8 ? build_conv_int8(ctx, i) : build_conv(ctx, i);
     case OpKind::batch_norm: return build_batch_norm(ctx, i);
     case OpKind::relu:
     case OpKind::tanh:

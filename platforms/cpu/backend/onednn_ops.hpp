@@ -42,6 +42,10 @@ void build_softmax(Lowering& ctx, int i);         // onednn_attention.cpp
 void build_layer_norm(Lowering& ctx, int i);      // onednn_attention.cpp
 void build_focal_loss(Lowering& ctx, int i);
 void build_dense_int8(Lowering& ctx, int i);  // onednn_int8.cpp: ops whose dtype is int8 (inference)
+void build_dense_dfp(Lowering& ctx, int i);   // onednn_dfp.cpp: ops whose dtype is int16_dfp
+void build_conv_dfp(Lowering& ctx, int i);    // onednn_dfp.cpp
+// Why op `op` of an int16_dfp graph cannot run in DFP, or nullopt.
+std::optional<std::string> dfp_unsupported_reason(const Op& op);
 void build_conv_int8(Lowering& ctx, int i);   // onednn_int8.cpp
 void build_rnn_int8(Lowering& ctx, int i);    // onednn_rnn_int8.cpp: LSTM and GRU cells
 // Throws where op i cannot run in int8 here: training, tied parameters, no calibrated scale.

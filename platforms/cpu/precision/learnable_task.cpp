@@ -43,25 +43,19 @@ void add_scaled(const Weights& w, Weights& sum, double share) {
   }
 }
 
-}  // namespace
-
-TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps, int eval_batches) {
+// Trains `g` (in its own precision) on `task` for `steps` from the seeded initial weights,
+// with momentum (plain SGD at lr 0.01 is too slow for deep stacks in a few hundred steps);
+// returns the trained weights, batch-norm statistics averaged over the last batches.
+Weights train_on_task(Graph g, const models::Task& task, int steps, TaskAccuracy& out) {
+  g.optimizer = Optimizer::momentum;
   const int in = data_op(g);
   const Dims& dims = g.dims_of(in);
-  Graph f32 = f32_copy(g);
-  f32.optimizer = Optimizer::momentum;  // plain SGD at lr 0.01 is too slow for deep stacks in a few hundred steps
-  InferenceModel trainer(f32, Mode::train);
-  const std::unique_ptr<models::Task> made = make_task(dims, trainer.classes());
-  const models::Task& task = *made;
+  InferenceModel trainer(g, Mode::train);
   std::vector<float> x;
   std::vector<int32_t> y;
-  // Batch-norm statistics for inference: the average of the last training batches'.
   const bool has_norm = std::any_of(g.ops.begin(), g.ops.end(), [](const Op& op) { return op.kind == OpKind::batch_norm; });
   const int stat_steps = has_norm ? std::min(steps, 20) : 0;
   Weights statistics;
-  TaskAccuracy out;
-  out.task = task.describe();
-  out.steps = steps;
   for (int s = 0; s < steps; ++s) {
     task.batch(static_cast<uint64_t>(s), dims[0], x, y);
     trainer.feed(in, x);
@@ -73,22 +67,57 @@ TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int step
   out.final_loss = trainer.loss();
   Weights trained = trainer.weights();
   for (const auto& [name, v] : statistics) trained[name] = v;
+  return trained;
+}
 
+// Top-1 accuracy of `g` with `w` on `batches` held-out batches of `task`.
+double held_out_accuracy(const Graph& g, const Weights& w, const models::Task& task, int batches) {
+  const int in = data_op(g);
+  InferenceModel m(g, Mode::infer, w);
+  std::vector<float> x;
+  std::vector<int32_t> y;
+  double sum = 0;
+  for (int b = 0; b < batches; ++b) {
+    task.batch(2'000'000 + static_cast<uint64_t>(b), g.dims_of(in)[0], x, y);
+    m.feed(in, x);
+    m.run();
+    sum += accuracy(m, y);
+  }
+  return sum / batches;
+}
+
+int64_t classes_of(const Graph& g) { return g.op(g.op(g.loss_op()).inputs.at(0)).out.back(); }
+
+}  // namespace
+
+TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps, int eval_batches) {
+  const Graph f32 = f32_copy(g);
+  const int in = data_op(g);
+  const std::unique_ptr<models::Task> task = make_task(g.dims_of(in), classes_of(g));
+  TaskAccuracy out;
+  out.task = task->describe();
+  out.steps = steps;
+  const Weights trained = train_on_task(f32, *task, steps, out);
   Graph reduced = g;  // calibrated on task batches the training never saw
+  std::vector<float> x;
+  std::vector<int32_t> y;
   calibrate(reduced, o, "", trained, [&](InferenceModel& m, uint64_t seed) {
-    task.batch(1'000'000 + seed, dims[0], x, y);
+    task->batch(1'000'000 + seed, g.dims_of(in)[0], x, y);
     m.feed(in, x);
   });
-  InferenceModel reference(f32, Mode::infer, trained), test(reduced, Mode::infer, trained);
-  for (int b = 0; b < eval_batches; ++b) {
-    task.batch(2'000'000 + static_cast<uint64_t>(b), dims[0], x, y);
-    reference.feed(in, x);
-    test.feed(in, x);
-    reference.run();
-    test.run();
-    out.f32_accuracy += accuracy(reference, y) / eval_batches;
-    out.reduced_accuracy += accuracy(test, y) / eval_batches;
-  }
+  out.f32_accuracy = held_out_accuracy(f32, trained, *task, eval_batches);
+  out.reduced_accuracy = held_out_accuracy(reduced, trained, *task, eval_batches);
+  return out;
+}
+
+TaskAccuracy training_accuracy(const Graph& g, int steps, int eval_batches) {
+  const Graph f32 = f32_copy(g);
+  const std::unique_ptr<models::Task> task = make_task(g.dims_of(data_op(g)), classes_of(g));
+  TaskAccuracy out, f32_losses;
+  out.task = task->describe();
+  out.steps = steps;
+  out.f32_accuracy = held_out_accuracy(f32, train_on_task(f32, *task, steps, f32_losses), *task, eval_batches);
+  out.reduced_accuracy = held_out_accuracy(g, train_on_task(g, *task, steps, out), *task, eval_batches);
   return out;
 }
 

@@ -35,5 +35,9 @@ std::unique_ptr<models::Task> make_task(const Dims& input, int64_t classes);
 
 // `g`: an FC or CNN inference graph whose ops carry the reduced precision.
 TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps = 300, int eval_batches = 8);
+// `g`: an FC or CNN graph in a training precision (int16_dfp). It and its f32 copy are each
+// trained from the same seeded weights on the same task batches for `steps`, and each is
+// judged on held-out batches in its own precision; losses are `g`'s.
+TaskAccuracy training_accuracy(const Graph& g, int steps = 300, int eval_batches = 8);
 
 }  // namespace paradnn::cpu

@@ -98,7 +98,9 @@ std::string dtype_unsupported_reason(DType t, const CpuFeatures& f) {
       return f.bf16 ? "" : "bf16 needs avx512_bf16 or AMX; this CPU's ISA is " + f.isa + " (not emulated)";
     case DType::int8:
       return f.vnni ? "" : "int8 needs AVX512-VNNI or AVX-VNNI; this CPU's ISA is " + f.isa + " (not emulated)";
-    default: return std::string(to_string(t)) + " is not a CPU dtype in paradnn (f32, bf16, int8)";
+    case DType::int16_dfp:
+      return f.avx2 || f.avx512 ? "" : "int16_dfp needs vpmaddwd (AVX2 or AVX-512); this CPU's ISA is " + f.isa;
+    default: return std::string(to_string(t)) + " is not a CPU dtype in paradnn (f32, bf16, int8, int16_dfp)";
   }
 }
 
