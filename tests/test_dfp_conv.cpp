@@ -206,6 +206,21 @@ TEST(LowpDfpConv, NeverOverflowsInt32AtFullScale) {
       }
 }
 
+// Deep layers: backward-weights sums over 512 KB per thread take chunks of 512 pixels that run
+// across images (here 2 chunks, the last odd); and a 3-channel stem (the (tap, c)-rows path).
+TEST(LowpDfpConv, DeepAndStemLayersMatchIntegerReference) {
+  const ConvShape shapes[] = {{3, 130, 128, 15, 13, 3, 3, 1, 1}, {2, 3, 64, 17, 19, 3, 3, 1, 1}};
+  uint64_t seed = 500;
+  for (const ConvShape& s : shapes) {
+    const auto x = random_s16(x_size(s), -40, 40, seed++), w = random_s16(w_size(s), -40, 40, seed++);
+    const auto dy = random_s16(y_size(s), -40, 40, seed++);
+    check_integer(s, x, w, dy, true, false, "deep/stem small values");
+    const auto xf = full_scale(x_size(s), kDfpGemmMax, 1, seed++), wf = full_scale(w_size(s), kDfpGemmMax, 1, seed++);
+    const auto dyf = full_scale(y_size(s), kDfpGemmMax, -1, seed++);
+    check_integer(s, xf, wf, dyf, false, true, "deep/stem full scale aligned");
+  }
+}
+
 // f32 in, f32 out: within the DFP rounding bound. With steps dx = 2^ex, dw = 2^ew, each
 // element off by at most half a step: |y - y_ref| <= sum |x| dw/2 + sum |w| dx/2 + n dx dw / 4
 // (plus f32 rounding), computed per output from the same loops.
