@@ -347,7 +347,36 @@ def model_error(job):
     save(fig, job["output"])
 
 
-KINDS = {"model_error": model_error, "heatmap": heatmap, "sensitivity": sensitivity, "speedup": speedup, "roofline": roofline, "frontier": frontier}
+def lowp_training(job):
+    """`paradnn lowp`'s FC training rows: the loss curves of every dtype on one chart, and each
+    dtype's step speed (GFLOP/s of its products) against its held-out accuracy."""
+    rows = [r for r in read_rows(job["data"][0]) if r["status"] == "ok"]
+    dtypes = [d for d in ("f32", "bf16", "int16_dfp", "hadamard4") if any(r["dtype"] == d for r in rows)]
+    fig, (curves, tradeoff) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for i, d in enumerate(dtypes):
+        points = sorted((int(r["shape"].rsplit(" ", 1)[1]), float(r["value"]))
+                        for r in rows if r["kernel"] == "fc_train_loss" and r["dtype"] == d)
+        curves.plot([p[0] for p in points], [p[1] for p in points], "-", color=f"C{i}", label=d)
+        speed = [float(r["gflops"]) for r in rows if r["kernel"] == "fc_train_step" and r["dtype"] == d]
+        acc = [float(r["value"]) for r in rows if r["kernel"] == "fc_train_eval" and r["dtype"] == d]
+        if speed and acc:
+            tradeoff.plot(speed[0], acc[0], "o", color=f"C{i}", markersize=8)
+            tradeoff.annotate(d, (speed[0], acc[0]), textcoords="offset points", xytext=(6, 4 - 14 * (i % 2)), fontsize=9)
+    curves.set_yscale("log")
+    curves.set_xlabel("training step")
+    curves.set_ylabel("training loss (the step's batch)")
+    curves.set_title("loss curves, same seeds and batches")
+    curves.grid(alpha=0.3, which="both")
+    curves.legend(fontsize=9)
+    tradeoff.set_xlabel("step speed (GFLOP/s of the three products per layer)")
+    tradeoff.set_ylabel("held-out accuracy")
+    tradeoff.set_title("speed against accuracy")
+    tradeoff.grid(alpha=0.3)
+    fig.suptitle(title_of(job))
+    save(fig, job["output"])
+
+
+KINDS = {"lowp_training": lowp_training, "model_error": model_error, "heatmap": heatmap, "sensitivity": sensitivity, "speedup": speedup, "roofline": roofline, "frontier": frontier}
 
 
 def main(argv):

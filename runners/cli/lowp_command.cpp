@@ -4,7 +4,9 @@
 #include <fmt/core.h>
 
 #include <cmath>
+#include <filesystem>
 
+#include "analysis/plot_runner.hpp"
 #include "paradnn/csv.hpp"
 #include "platforms/cpu/lowp/lowp_bench.hpp"  // the lowp room's one public header
 #include "platforms/registry.hpp"
@@ -92,6 +94,15 @@ void add_lowp(CLI::App& app) {
     cpu::lowp::run_lowp_benchmarks(options, timer);
     csv.sync();
     fmt::print("\nwrote {}\n", o->output);
+    // The FC training rows drawn: every dtype's loss curve, and speed against accuracy.
+    analysis::PlotJob job;
+    job.kind = "lowp_training";
+    job.data = {o->output};
+    job.output = std::filesystem::path(o->output).replace_extension("").string() + ".training";
+    job.title = "FC training in f32, bf16, INT16 DFP and Hadamard 4-bit";
+    job.options["context"] = cpu_name;
+    const analysis::PlotOutcome p = analysis::draw_plots({job}, job.output + ".plot.json");
+    fmt::print("{}\n", p.drawn ? "plot: " + job.output + ".png" : "no plot: " + p.message);
   });
 }
 

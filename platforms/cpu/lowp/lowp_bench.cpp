@@ -9,6 +9,7 @@
 #include "platforms/cpu/lowp/fc_trainer.hpp"
 #include "platforms/cpu/lowp/float_gemm.hpp"
 #include "platforms/cpu/lowp/hadamard.hpp"
+#include "platforms/cpu/lowp/hadamard4.hpp"
 #include "platforms/cpu/lowp/hadamard4_bench.hpp"
 #include "platforms/cpu/lowp/int_gemm.hpp"
 
@@ -142,9 +143,9 @@ void training_rows(bool quick, Report& report, const LowpTimer& timer) {
   const Batch held_out = draw_batch(task, shape.batch, 999);
   const float lr = 0.05f;
   const std::string isa = to_string(detected_int_isa());
-  for (const Precision p : {Precision::f32, Precision::bf16, Precision::int16_dfp}) {
+  for (const Precision p : {Precision::f32, Precision::bf16, Precision::int16_dfp, Precision::hadamard4}) {
     const std::string dtype = to_string(p);
-    const std::string kernel_isa = p == Precision::int16_dfp ? isa : "onednn";
+    const std::string kernel_isa = p == Precision::int16_dfp ? isa : p == Precision::hadamard4 ? s4_kernel_name(detected_int_isa()) : "onednn";
     if (p == Precision::bf16) {
       if (const auto why = bf16_unavailable()) {
         report.add({"fc_train_step", dtype, shape.str(), "", {}, 0, "", std::nan(""), *why, true});
