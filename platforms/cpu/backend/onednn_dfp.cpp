@@ -8,7 +8,6 @@
 //
 // Dense: y = x W^T (+ b) on [rows, features]; dx = dy W; dW = dy^T x. Conv: NHWC activations
 // and KRSC (ohwi) weights, the layouts the DFP conv kernels read; groups are not implemented.
-#include <cmath>
 #include <memory>
 
 #include "paradnn/cost.hpp"
@@ -23,22 +22,10 @@ namespace {
 
 using lowp::IntIsa;
 
-struct Dfp {
-  std::vector<int16_t> q;
-  int exponent = 0;
-  void quantize(const float* x, size_t n) {
-    q.resize(n);
-    exponent = lowp::dfp_quantize(x, n, lowp::dfp_exponent(x, n, lowp::kDfpGemmMax), q.data());
-  }
-};
-
-// C (f32, overwritten) = op(A) op(B) for DFP operands.
-void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const Dfp& a, const Dfp& b, float* c, IntIsa isa) {
-  lowp::IntGemmArgs g;
-  g.trans_a = ta, g.trans_b = tb;
-  g.m = static_cast<int>(m), g.n = static_cast<int>(n), g.k = static_cast<int>(k);
-  g.lda = static_cast<int>(ta ? m : k), g.ldb = static_cast<int>(tb ? k : n), g.ldc = static_cast<int>(n);
-  lowp::gemm_s16s16f32(g, a.q.data(), b.q.data(), std::ldexp(1.0f, a.exponent + b.exponent), c, isa);
+// C (f32, overwritten) = op(A) op(B) for DFP operands of a dense op's shape.
+void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const lowp::DfpTensor& a, const lowp::DfpTensor& b, float* c,
+             IntIsa isa) {
+  lowp::dfp_gemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a, b, c, isa);
 }
 
 float* data(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
@@ -77,7 +64,7 @@ void build_dense_dfp(Lowering& ctx, int i) {
   const bool relu = ctx.fusion().fused_post(i) == Activation::relu;
   const IntIsa isa = lowp::detected_int_isa();
   struct State {
-    Dfp x, w, dy;
+    lowp::DfpTensor x, w, dy;
   };
   auto st = std::make_shared<State>();
   const memory w = wb.w->w, b = wb.b ? wb.b->w : memory();

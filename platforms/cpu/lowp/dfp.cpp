@@ -100,4 +100,15 @@ void dfp_dequantize(const int16_t* q, size_t n, int exponent, float* x) {
   for (size_t i = 0; i < n; ++i) x[i] = step * q[i];
 }
 
+void DfpTensor::quantize(const float* x, size_t n) {
+  q.resize(n);
+  exponent = dfp_quantize(x, n, dfp_exponent(x, n, kDfpGemmMax), q.data());
+}
+
+void dfp_gemm(bool ta, bool tb, int m, int n, int k, const DfpTensor& a, const DfpTensor& b, float* c, IntIsa isa) {
+  // The stored row length is op's column count, or its row count when transposed.
+  gemm_s16s16f32({ta, tb, m, n, k, ta ? m : k, tb ? k : n, n}, a.q.data(), b.q.data(), std::ldexp(1.0f, a.exponent + b.exponent),
+                 c, isa);
+}
+
 }  // namespace paradnn::cpu::lowp

@@ -4,6 +4,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
+
+#include "platforms/cpu/lowp/int_gemm.hpp"
 
 namespace paradnn::cpu::lowp {
 
@@ -22,5 +25,16 @@ int dfp_quantize(const float* x, size_t n, int exponent, int16_t* q);
 // Both steps: the tensor's own exponent, then the quantization.
 int dfp_quantize(const float* x, size_t n, int16_t* q);
 void dfp_dequantize(const int16_t* q, size_t n, int exponent, float* x);
+
+// A GEMM operand in DFP: quantized once (with kDfpGemmMax headroom) and read by every product
+// that needs it.
+struct DfpTensor {
+  std::vector<int16_t> q;
+  int exponent = 0;
+  void quantize(const float* x, size_t n);
+};
+// C (f32, m x n, overwritten) = op(A) op(B) for dense row-major DFP operands, scaled back by
+// 2^(ea + eb) (gemm_s16s16f32's overflow rule applies).
+void dfp_gemm(bool ta, bool tb, int m, int n, int k, const DfpTensor& a, const DfpTensor& b, float* c, IntIsa isa);
 
 }  // namespace paradnn::cpu::lowp

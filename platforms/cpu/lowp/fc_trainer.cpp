@@ -74,8 +74,7 @@ double FcTrainer::gemm_flops_per_step() const {
 
 void FcTrainer::quantize(const std::vector<float>& x, Dfp& d) {
   if (precision_ != Precision::int16_dfp) return;
-  d.q.resize(x.size());
-  d.exponent = dfp_quantize(x.data(), x.size(), dfp_exponent(x.data(), x.size(), kDfpGemmMax), d.q.data());
+  d.quantize(x.data(), x.size());
 }
 
 void FcTrainer::product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c, const Dfp& qa,
@@ -89,8 +88,7 @@ void FcTrainer::product(bool ta, bool tb, int m, int n, int k, const float* a, c
   const int lda = ta ? m : k, ldb = tb ? k : n;
   if (precision_ == Precision::f32) return sgemm({ta, tb, m, n, k, lda, ldb, n}, a, b, c);
   if (precision_ == Precision::bf16) return bf16_->run({ta, tb, m, n, k, lda, ldb, n}, a, b, c);
-  gemm_s16s16f32({ta, tb, m, n, k, lda, ldb, n}, qa.q.data(), qb.q.data(), std::ldexp(1.0f, qa.exponent + qb.exponent), c,
-                 isa_);
+  dfp_gemm(ta, tb, m, n, k, qa, qb, c, isa_);
 }
 
 void FcTrainer::forward(const Batch& batch) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/mixture_task.hpp"
+#include "platforms/cpu/lowp/dfp.hpp"
 #include "platforms/cpu/lowp/float_gemm.hpp"
 #include "platforms/cpu/lowp/hadamard4.hpp"
 #include "platforms/cpu/lowp/int_gemm.hpp"
@@ -54,10 +55,7 @@ class FcTrainer {
   void forward(const Batch& batch);
   double softmax_loss(const Batch& batch);  // leaves dlogits
   // A tensor in DFP: quantized once per step and used by both products that read it.
-  struct Dfp {
-    std::vector<int16_t> q;
-    int exponent = 0;
-  };
+  using Dfp = DfpTensor;
   void quantize(const std::vector<float>& x, Dfp& d);
   // c = op(a) op(b); in INT16 DFP from qa and qb, the operands' quantized copies; in hadamard4
   // with stochastic rounding for the operand that is a gradient (grad_a / grad_b).
