@@ -576,6 +576,16 @@ void small_c_words(const int16_t* lo, const int16_t* hi, const int* toff, int ta
   for (int row = 0; row < rp; ++row) out[size_t(row / 8) * ps + row % 8] = tmp[row];
 }
 
+// dbias (K, overwritten) = the threads' exact int64 sums of dy's DFP values, scaled back.
+void write_bias_gradient(const std::vector<int64_t>& bsum, int threads, int k_n, int exponent, float* dbias) {
+  const float scale = std::ldexp(1.0f, exponent);
+  for (int k = 0; k < k_n; ++k) {
+    int64_t sum = 0;
+    for (int t = 0; t < threads; ++t) sum += bsum[size_t(t) * k_n + k];
+    dbias[k] = scale * float(sum);
+  }
+}
+
 // Backward-weights for few input channels (the stem: C = 3): with C on the vector lanes most
 // of each 16-wide panel would be padding, so the roles swap. Rows are the (tap, c) products
 // (R * S * C of them, im2col'ed per chunk into pair words, 8 rows a tile) and the vector lanes
@@ -660,14 +670,7 @@ void backward_weights_small_c(const ConvShape& s, const DfpActivation& x, const 
         dw[size_t(k) * rows + row] = scale * sum;  // KRSC: row = tap * C + c
       }
   }
-  if (dbias) {
-    const float bscale = std::ldexp(1.0f, dy.exponent);
-    for (int k = 0; k < s.k; ++k) {
-      int64_t sum = 0;
-      for (int t = 0; t < threads; ++t) sum += bsum[size_t(t) * s.k + k];
-      dbias[k] = bscale * float(sum);
-    }
-  }
+  if (dbias) write_bias_gradient(bsum, threads, s.k, dy.exponent, dbias);
 }
 
 }  // namespace
@@ -879,14 +882,7 @@ void dfp_conv_backward_weights(const ConvShape& s, const DfpActivation& x, const
           dw[(size_t(k) * taps + tap) * s.c + c] = scale * sum;
         }
   }
-  if (dbias) {
-    const float bscale = std::ldexp(1.0f, dy.exponent);
-    for (int k = 0; k < s.k; ++k) {
-      int64_t sum = 0;
-      for (int t = 0; t < threads; ++t) sum += bsum[size_t(t) * s.k + k];
-      dbias[k] = bscale * float(sum);
-    }
-  }
+  if (dbias) write_bias_gradient(bsum, threads, s.k, dy.exponent, dbias);
 }
 
 void dfp_conv_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, IntIsa isa) {
