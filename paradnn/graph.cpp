@@ -142,20 +142,6 @@ StepTotals Graph::totals(Mode m) const {
 
 namespace {
 
-// Whether each tensor gets a gradient in training: it depends on parameters (its op has
-// some, or an input needs a gradient). The CPU runtime's rule (platforms/cpu/backend/onednn_lowering.cpp).
-std::vector<bool> needing_gradients(const Graph& g) {
-  std::vector<bool> needs(g.ops.size(), false);
-  for (size_t i = 0; i < g.ops.size(); ++i) {
-    const Op& op = g.ops[i];
-    if (op.kind == OpKind::input || op.kind == OpKind::token_input) continue;
-    bool any = !op.params.empty() || op.shares_params_with >= 0;
-    for (int x : op.inputs) any = any || needs[static_cast<size_t>(x)];
-    needs[i] = any;
-  }
-  return needs;
-}
-
 // The activations, their gradients (training) and what ops keep for their backward, laid out
 // by lifetime in one arena (paradnn/arena_plan.hpp), as the CPU runtime lays them out
 // (paradnn/memory_plan.hpp): a fused ReLU is its producer's tensor, a reshape a view of its
@@ -169,7 +155,7 @@ double planned_buffer_bytes(const Graph& g, Mode m, const std::vector<bool>& in_
     holder[static_cast<size_t>(i)] = in_place[static_cast<size_t>(i)] ? holder[static_cast<size_t>(g.op(i).inputs.at(0))] : i;
   const TensorLifetimes life = tensor_lifetimes(g, m, holder);
   const StepTimeline time(n, m);
-  const std::vector<bool> needs = needing_gradients(g);
+  const std::vector<bool> needs = tensors_needing_gradients(g);
   std::vector<bool> written(static_cast<size_t>(n), false);  // a backward writer has been placed
   std::vector<BufferRequest> pool;
   auto place = [&pool](double bytes, Interval live) { pool.push_back({static_cast<size_t>(bytes), live}); };

@@ -25,6 +25,18 @@ bool backward_reads_output(OpKind k) {
   return k == OpKind::relu || k == OpKind::tanh || k == OpKind::softmax || k == OpKind::rnn;
 }
 
+std::vector<bool> tensors_needing_gradients(const Graph& g) {
+  std::vector<bool> needs(g.ops.size(), false);
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    if (op.kind == OpKind::input || op.kind == OpKind::token_input) continue;
+    bool any = !op.params.empty() || op.shares_params_with >= 0;
+    for (int x : op.inputs) any = any || needs[static_cast<size_t>(x)];
+    needs[i] = any;
+  }
+  return needs;
+}
+
 TensorLifetimes tensor_lifetimes(const Graph& g, Mode m, const std::vector<int>& holder) {
   const int n = static_cast<int>(g.ops.size());
   const StepTimeline time(n, m);

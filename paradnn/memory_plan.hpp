@@ -45,6 +45,10 @@ struct TensorLifetimes {
   // gradient's first backward write to its own op's backward.
   std::vector<Interval> output, gradient;
 };
+// Whether each tensor gets a gradient in training: it depends on parameters (its op has
+// some, or one of its inputs needs a gradient); synthetic inputs never do.
+std::vector<bool> tensors_needing_gradients(const Graph& g);
+
 // `holder[i]`: the op whose buffer op i's output lives in (i itself, or its producer's for an
 // op fused into it, which runs inside its producer's calls). A reshape is a view: it extends
 // its input's lifetime to its own readers' instead of holding a buffer.

@@ -12,20 +12,14 @@ Lowering::Lowering(const Graph& g, Mode m, const dnnl::engine& e, dnnl::stream& 
     : graph_(g), training_(m == Mode::train), engine_(e), stream_(s), params_(params), fusion_(fusion),
       buffers_(buffers), calls_(calls), loss_(loss), labels_(labels) {
   const size_t n = graph_.ops.size();
-  needs_grad_.assign(n, false);
   writers_.resize(n);
   out_scale_.assign(n, 1.f);
   y_.resize(n);
   dy_.resize(n);
   dy_converted_.resize(n);
+  needs_grad_.assign(n, false);
   if (!training_) return;
-  for (size_t i = 0; i < n; ++i) {
-    const Op& op = graph_.ops[i];
-    if (data_op(static_cast<int>(i))) continue;
-    bool any = !op.params.empty() || op.shares_params_with >= 0;
-    for (int x : op.inputs) any = any || needs_grad_[static_cast<size_t>(x)];
-    needs_grad_[i] = any;
-  }
+  needs_grad_ = tensors_needing_gradients(graph_);
   // Who writes each tensor's gradient, in the order the backward pass runs.
   for (int i = static_cast<int>(n) - 1; i >= 0; --i) {
     if (fusion_.fused_away(i)) continue;
