@@ -206,10 +206,15 @@ TEST(LowpDfpConv, NeverOverflowsInt32AtFullScale) {
       }
 }
 
-// Deep layers: backward-weights sums over 512 KB per thread take chunks of 512 pixels that run
-// across images (here 2 chunks, the last odd); and a 3-channel stem (the (tap, c)-rows path).
+// Backward-weights has three paths: few pixels (under 4 chunks a thread: split over taps and
+// output channels, pixels grouped by the taps they reach, odd groups padded with a zero pixel;
+// the 130 x 128 layer, 3 images of 15x13), many pixels (chunks of the batch's pixels that run
+// across images, each thread its own sums; the 40x36 layer at 2 threads: 23 chunks) and a
+// 3-channel stem (the (tap, c)-rows path).
 TEST(LowpDfpConv, DeepAndStemLayersMatchIntegerReference) {
-  const ConvShape shapes[] = {{3, 130, 128, 15, 13, 3, 3, 1, 1}, {2, 3, 64, 17, 19, 3, 3, 1, 1}};
+  const ConvShape shapes[] = {{3, 130, 128, 15, 13, 3, 3, 1, 1}, {2, 24, 40, 40, 36, 3, 3, 1, 1}, {2, 3, 64, 17, 19, 3, 3, 1, 1}};
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(2);  // the path depends on chunks per thread
   uint64_t seed = 500;
   for (const ConvShape& s : shapes) {
     const auto x = random_s16(x_size(s), -40, 40, seed++), w = random_s16(w_size(s), -40, 40, seed++);
@@ -219,6 +224,7 @@ TEST(LowpDfpConv, DeepAndStemLayersMatchIntegerReference) {
     const auto dyf = full_scale(y_size(s), kDfpGemmMax, -1, seed++);
     check_integer(s, xf, wf, dyf, false, true, "deep/stem full scale aligned");
   }
+  omp_set_num_threads(threads);
 }
 
 // f32 in, f32 out: within the DFP rounding bound. With steps dx = 2^ex, dw = 2^ew, each

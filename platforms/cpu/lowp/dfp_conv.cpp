@@ -341,52 +341,100 @@ GatherKernels gather_kernels(IntIsa isa, bool only_narrow) {
   return {4, gather_scalar<4, 2>, gather_scalar<4, 1>};
 }
 
-// Runs the gather kernels over `pixels` output pixels (pixel(i, a, out) gives pixel i's word
-// pointer and output row), every panel of `cols` output columns. Tap t reads the packed
-// weights' tap tap_idx[t] (packed: panels of [taps_all][groups][width] words).
+// Pixels that reach the same taps: a run of the caller's pixel order, and the taps (word
+// offset from the pixel's word pointer; index into the packed weights' taps). Taps a pixel
+// does not reach would read only padding: they are left out, not multiplied by zeros (at
+// 2x2 with a 3x3 kernel, 5 of 9 taps).
+struct GatherSegment {
+  int first = 0, count = 0;
+  std::vector<int> a_off, tap_idx;
+};
+
+// Runs the gather kernels over the segments' pixels (pixel(i, a, out) gives pixel i's word
+// pointer and output row), every panel of `cols` output columns (packed: panels of
+// [taps_all][groups][width] words).
 template <typename Pixel>
-void gather_all(IntIsa isa, int pixels, int cols, const std::vector<int>& a_off, const std::vector<int>& tap_idx,
-                const int32_t* packed, int groups, int taps_all, int flush, float scale, const float* bias, Pixel pixel) {
+void gather_all(IntIsa isa, const std::vector<GatherSegment>& segs, int cols, const int32_t* packed, int groups, int taps_all,
+                int flush, float scale, const float* bias, Pixel pixel) {
   const std::vector<Panel> ps = panels(cols);
+  const int np = int(ps.size());
+  int pixels = 0;
+  for (const GatherSegment& sg : segs) pixels += sg.count;
   // Outputs past the last-level cache's share are written around it (no read for ownership).
   const bool stream = isa == IntIsa::avx512_vnni || isa == IntIsa::avx512bw ? double(pixels) * cols * 4 > 8e6 : false;
-  const GatherKernels kern = gather_kernels(isa, ps.size() == 1 && ps[0].width == 16);
-  const int taps = int(a_off.size());
-  std::vector<std::vector<const int32_t*>> b_tap(ps.size(), std::vector<const int32_t*>(taps));
-  std::vector<GatherArgs> args(ps.size());
-  for (size_t p = 0; p < ps.size(); ++p) {
-    for (int t = 0; t < taps; ++t)
-      b_tap[p][t] = packed + size_t(ps[p].j0) * taps_all * groups + size_t(tap_idx[t]) * groups * ps[p].width;
-    args[p] = {a_off.data(), b_tap[p].data(), taps, groups, flush, scale, bias ? bias + ps[p].j0 : nullptr,
-               ps[p].j0, std::min(ps[p].width, cols - ps[p].j0), stream};
-  }
-  const int mr = kern.mr, tiles = (pixels + mr - 1) / mr;
-  // Groups of kGroup tiles, panel by panel: one panel's words (taps * groups * 128 B: 295 KB at
-  // C = 512, 3x3) stay in L2 across the group's tiles instead of all panels (4.7 MB) streaming
-  // through it for every tile.
+  const GatherKernels kern = gather_kernels(isa, np == 1 && ps[0].width == 16);
+  std::vector<std::vector<const int32_t*>> b_tap(segs.size() * np);
+  std::vector<GatherArgs> args(segs.size() * np);
+  for (size_t sg = 0; sg < segs.size(); ++sg)
+    for (int p = 0; p < np; ++p) {
+      auto& bt = b_tap[sg * np + p];
+      for (int t : segs[sg].tap_idx) bt.push_back(packed + size_t(ps[p].j0) * taps_all * groups + size_t(t) * groups * ps[p].width);
+      args[sg * np + p] = {segs[sg].a_off.data(), bt.data(), int(bt.size()), groups, flush, scale,
+                           bias ? bias + ps[p].j0 : nullptr, ps[p].j0, std::min(ps[p].width, cols - ps[p].j0), stream};
+    }
+  struct Tile {
+    int seg, first, rows;
+  };
+  std::vector<Tile> tiles;
+  for (size_t sg = 0; sg < segs.size(); ++sg)
+    for (int i = 0; i < segs[sg].count; i += kern.mr) tiles.push_back({int(sg), segs[sg].first + i, std::min(kern.mr, segs[sg].count - i)});
+  // Tasks: a group of kGroup tiles x one panel. A panel's words (taps * groups * 128 B: 295 KB
+  // at C = 512, 3x3) stay in L2 across the group's tiles, and deep layers (few pixels, 4.7 MB
+  // of weights) split over panels instead of streaming all weights through every tile.
   constexpr int kGroup = 8;
-  const int ngroups = (tiles + kGroup - 1) / kGroup;
+  const int ntiles = int(tiles.size()), ngroups = (ntiles + kGroup - 1) / kGroup;
 #pragma omp parallel
   {
     // Dynamic: on shared cores a descheduled thread's static share would stall the join.
 #pragma omp for schedule(dynamic, 1)
-    for (int grp = 0; grp < ngroups; ++grp) {
-      const word_t* a[kGroup][16];
-      float* out[kGroup][16];
-      int rows[kGroup];
-      const int t0 = grp * kGroup, nt = std::min(kGroup, tiles - t0);
-      for (int u = 0; u < nt; ++u) {
-        const int first = (t0 + u) * mr;
-        rows[u] = std::min(mr, pixels - first);
-        for (int i = 0; i < mr; ++i) pixel(first + std::min(i, rows[u] - 1), a[u][i], out[u][i]);
-      }
-      for (size_t p = 0; p < ps.size(); ++p) {
-        const GatherFn fn = ps[p].width == 32 ? kern.wide : kern.narrow;
-        for (int u = 0; u < nt; ++u) fn(a[u], out[u], rows[u], args[p]);
+    for (int task = 0; task < ngroups * np; ++task) {
+      const int grp = task / np, p = task % np;
+      const GatherFn fn = ps[p].width == 32 ? kern.wide : kern.narrow;
+      for (int u = grp * kGroup; u < std::min(ntiles, (grp + 1) * kGroup); ++u) {
+        const Tile& tl = tiles[u];
+        const word_t* a[16];
+        float* out[16];
+        for (int i = 0; i < kern.mr; ++i) pixel(tl.first + std::min(i, tl.rows - 1), a[i], out[i]);
+        fn(a, out, tl.rows, args[size_t(tl.seg) * np + p]);
       }
     }
     if (stream) _mm_sfence();  // the streamed stores, visible before the join
   }
+}
+
+// Positions grouped by the interval of taps [lo, hi) they reach (reached(pos, j): the tap
+// reads data, not padding; the reached taps of a position are an interval).
+struct TapRun {
+  int lo = 0, hi = 0;
+  std::vector<int> pos;
+};
+template <typename Reached>
+std::vector<TapRun> tap_runs(const std::vector<int>& positions, int taps, Reached reached) {
+  std::vector<TapRun> runs;
+  for (int p : positions) {
+    int lo = 0;
+    while (lo < taps && !reached(p, lo)) ++lo;
+    int hi = lo;
+    while (hi < taps && reached(p, hi)) ++hi;
+    auto it = std::find_if(runs.begin(), runs.end(), [&](const TapRun& r) { return r.lo == lo && r.hi == hi; });
+    if (it == runs.end()) it = runs.insert(runs.end(), TapRun{lo, hi, {}});
+    it->pos.push_back(p);
+  }
+  return runs;
+}
+
+std::vector<int> iota_vec(int n) {
+  std::vector<int> v(n);
+  for (int i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+// The forward pass's output rows and columns by the kernel rows / columns they reach.
+std::vector<TapRun> forward_row_runs(const ConvShape& s) {
+  return tap_runs(iota_vec(s.oh()), s.r, [&](int oy, int r) { return unsigned(oy * s.stride - s.pad + r) < unsigned(s.h); });
+}
+std::vector<TapRun> forward_col_runs(const ConvShape& s) {
+  return tap_runs(iota_vec(s.ow()), s.s, [&](int ox, int q) { return unsigned(ox * s.stride - s.pad + q) < unsigned(s.w); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -673,6 +721,98 @@ void backward_weights_small_c(const ConvShape& s, const DfpActivation& x, const 
   if (dbias) write_bias_gradient(bsum, threads, s.k, dy.exponent, dbias);
 }
 
+// Backward-weights for few pixels (deep layers: 2x2 or 4x4 outputs at batch 32 are 128-512
+// pixels, fewer chunks than threads can share, while the weights are largest): parallel over
+// (tap, block of output channels) instead, each task summing every pixel into its own slice of
+// dw, so there are no per-thread copies of dw (9 MB at 512 x 512 x 3x3) to zero and add up.
+// Pixels are ordered by the taps they reach (row run x column run, each padded to an even
+// count with a zero pixel), so a tap skips the pairs whose input there is padding.
+void backward_weights_by_output(const ConvShape& s, const DfpActivation& x, const DfpActivation& dy, float* dw, float* dbias,
+                                IntIsa isa) {
+  const int taps = s.r * s.s, oh = s.oh(), ow = s.ow();
+  const int kp = round_up(s.k, kPairMR), cp16 = round_up(s.c, 16), kblocks = kp / kPairMR;
+  const std::vector<Panel> ps = panels(s.c);
+  const int flush = dfp_chain_pairs(x.qmax, dy.qmax);
+  struct Run {
+    int pair0, pairs, r_lo, r_hi, q_lo, q_hi;
+  };
+  std::vector<int> order;  // output pixel (n * oh + oy) * ow + ox; -1: a zero pixel
+  std::vector<Run> runs;
+  for (const TapRun& rr : forward_row_runs(s))
+    for (const TapRun& cr : forward_col_runs(s)) {
+      const int first = int(order.size());
+      for (int ni = 0; ni < s.n; ++ni)
+        for (int oy : rr.pos)
+          for (int ox : cr.pos) order.push_back((ni * oh + oy) * ow + ox);
+      if ((order.size() - first) % 2) order.push_back(-1);
+      runs.push_back({first / 2, (int(order.size()) - first) / 2, rr.lo, rr.hi, cr.lo, cr.hi});
+    }
+  const int pairs = int(order.size()) / 2;
+  const std::vector<int16_t> zeros(size_t(std::max(x.cp, dy.cp)) + 64, 0);
+  std::vector<const int16_t*> xbase(order.size()), dyrow(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int p = order[i];
+    if (p < 0) {
+      xbase[i] = dyrow[i] = zeros.data();
+      continue;
+    }
+    const int ni = p / (oh * ow), yy = p / ow % oh, xx = p % ow;
+    xbase[i] = x.data.data() + ((size_t(ni) * x.hp + yy * s.stride) * x.wp + xx * s.stride) * x.cp;
+    dyrow[i] = dy.data.data() + ((size_t(ni) * dy.hp + yy + dy.top) * dy.wp + xx + dy.left) * dy.cp;
+  }
+  // The gradient interleaved into pixel pairs: words [k / 8][pair][k % 8]; bias sums per thread.
+  std::vector<int32_t> packed(size_t(kp) * pairs);
+  const int threads = omp_get_max_threads();
+  std::vector<int64_t> bsum(size_t(threads) * s.k, 0);
+  constexpr int kPackPairs = 64;  // int32 bias sums over 128 pixels cannot overflow
+#pragma omp parallel
+  {
+    std::vector<int32_t> b32(kp);
+    int64_t* const bs = bsum.data() + size_t(omp_get_thread_num()) * s.k;
+#pragma omp for schedule(static)
+    for (int g0 = 0; g0 < pairs; g0 += kPackPairs) {
+      std::fill(b32.begin(), b32.end(), 0);
+      for (int g = g0; g < std::min(pairs, g0 + kPackPairs); ++g)
+        interleave(dyrow[2 * g], dyrow[2 * g + 1], s.k, kp, pairs * kPairMR, packed.data() + size_t(g) * kPairMR, b32.data());
+      for (int k = 0; k < s.k; ++k) bs[k] += b32[k];
+    }
+  }
+  // Tasks: (tap, kb output-channel blocks of 8); enough of them to balance the threads.
+  int kb = 8;
+  while (kb > 1 && taps * ((kblocks + kb - 1) / kb) < 8 * threads) kb /= 2;
+  const int per_tap = (kblocks + kb - 1) / kb;
+  const float scale = std::ldexp(1.0f, x.exponent + dy.exponent);
+#pragma omp parallel
+  {
+    std::vector<float> acc(size_t(kb) * kPairMR * cp16);
+    std::vector<const int16_t*> px(2 * size_t(pairs));
+#pragma omp for schedule(dynamic, 1)
+    for (int task = 0; task < taps * per_tap; ++task) {
+      const int tap = task / per_tap, b0 = task % per_tap * kb, b1 = std::min(kblocks, b0 + kb);
+      const int r = tap / s.s, q = tap % s.s;
+      const size_t toff = (size_t(r) * x.wp + q) * x.cp;
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (const Run& run : runs) {
+        if (r < run.r_lo || r >= run.r_hi || q < run.q_lo || q >= run.q_hi) continue;  // this tap reads their padding
+        for (const Panel& pn : ps) {
+          for (int i = 2 * run.pair0; i < 2 * (run.pair0 + run.pairs); ++i)
+            px[i] = order[i] < 0 ? zeros.data() : xbase[i] + toff + pn.j0;
+          const PairFn fn = pair_kernel(isa, pn.width);
+          for (int b = b0; b < b1; ++b)
+            fn({packed.data() + (size_t(b) * pairs + run.pair0) * kPairMR, px.data() + 2 * run.pair0, run.pairs, flush,
+                x.cp - pn.j0, acc.data() + size_t(b - b0) * kPairMR * cp16 + pn.j0, cp16});
+        }
+      }
+      for (int k = b0 * kPairMR; k < std::min(s.k, b1 * kPairMR); ++k) {
+        const float* a = acc.data() + size_t(k - b0 * kPairMR) * cp16;
+        float* o = dw + (size_t(k) * taps + tap) * s.c;
+        for (int c = 0; c < s.c; ++c) o[c] = scale * a[c];
+      }
+    }
+  }
+  if (dbias) write_bias_gradient(bsum, threads, s.k, dy.exponent, dbias);
+}
+
 }  // namespace
 
 std::string ConvShape::str() const {
@@ -737,18 +877,31 @@ void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvW
   check_shape(s);
   check_act(x, s.n, s.h, s.w, s.c, s.pad, s.pad, "x");
   if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
-  const int taps = s.r * s.s, cw = x.cp / 2, oh = s.oh(), ow = s.ow();
-  std::vector<int> a_off(taps), tap_idx(taps);
-  for (int r = 0; r < s.r; ++r)
-    for (int q = 0; q < s.s; ++q) {
-      a_off[r * s.s + q] = (r * x.wp + q) * cw;
-      tap_idx[r * s.s + q] = r * s.s + q;
+  const int cw = x.cp / 2, oh = s.oh(), ow = s.ow();
+  // Output pixels ordered by the taps they reach (one segment per row run x column run).
+  std::vector<int> order;  // output pixel (n * oh + oy) * ow + ox
+  order.reserve(size_t(s.n) * oh * ow);
+  std::vector<GatherSegment> segs;
+  for (const TapRun& rr : forward_row_runs(s))
+    for (const TapRun& cr : forward_col_runs(s)) {
+      GatherSegment sg;
+      sg.first = int(order.size());
+      for (int ni = 0; ni < s.n; ++ni)
+        for (int oy : rr.pos)
+          for (int ox : cr.pos) order.push_back((ni * oh + oy) * ow + ox);
+      sg.count = int(order.size()) - sg.first;
+      for (int r = rr.lo; r < rr.hi; ++r)
+        for (int q = cr.lo; q < cr.hi; ++q) {
+          sg.a_off.push_back((r * x.wp + q) * cw);
+          sg.tap_idx.push_back(r * s.s + q);
+        }
+      segs.push_back(std::move(sg));
     }
   const word_t* xw = reinterpret_cast<const word_t*>(x.data.data());
   const int plane = oh * ow;
-  gather_all(isa, s.n * plane, s.k, a_off, tap_idx, w.fwd.data(), cw, taps, dfp_chain_pairs(x.qmax, w.qmax),
-             std::ldexp(1.0f, x.exponent + w.exponent), bias, [&](int p, const word_t*& a, float*& out) {
-               const int ni = p / plane, rem = p % plane, yy = rem / ow, xx = rem % ow;
+  gather_all(isa, segs, s.k, w.fwd.data(), cw, s.r * s.s, dfp_chain_pairs(x.qmax, w.qmax), std::ldexp(1.0f, x.exponent + w.exponent),
+             bias, [&](int i, const word_t*& a, float*& out) {
+               const int p = order[i], ni = p / plane, rem = p % plane, yy = rem / ow, xx = rem % ow;
                a = xw + ((size_t(ni) * x.hp + yy * s.stride) * x.wp + xx * s.stride) * cw;
                out = y + size_t(p) * s.k;
              });
@@ -758,42 +911,49 @@ void dfp_conv_backward_data(const ConvShape& s, const DfpActivation& dy, const D
   check_shape(s);
   check_act(dy, s.n, s.oh(), s.ow(), s.k, grad_pads(s).top, grad_pads(s).left, "dy");
   if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
-  const int st = s.stride, kw = dy.cp / 2, taps_all = s.r * s.s;
-  const word_t* dw = reinterpret_cast<const word_t*>(dy.data.data());
-  const int flush = dfp_chain_pairs(dy.qmax, w.qmax);
-  const float scale = std::ldexp(1.0f, dy.exponent + w.exponent);
+  const int st = s.stride, kw = dy.cp / 2, oh = s.oh(), ow = s.ow();
+  // Per stride phase (input rows with (i + pad) % st == ph read kernel rows ph + st * j: no
+  // zero-dilated gradient), input pixels ordered by the gradient rows they reach: row i reads
+  // gradient row (i + pad) / st - j, which exists for j in an interval. A pixel that reaches
+  // no tap (stride > kernel) is a segment without taps: its row is written as zeros.
+  std::vector<int> order;  // input pixel (n * h + ih) * w + iw
+  order.reserve(size_t(s.n) * s.h * s.w);
+  std::vector<GatherSegment> segs;
   for (int ph = 0; ph < st; ++ph)
     for (int pw = 0; pw < st; ++pw) {
-      // This phase's input rows/columns: (i + pad) % st == phase.
       std::vector<int> rows, cols;
       for (int i = 0; i < s.h; ++i)
         if ((i + s.pad) % st == ph) rows.push_back(i);
       for (int i = 0; i < s.w; ++i)
         if ((i + s.pad) % st == pw) cols.push_back(i);
-      if (rows.empty() || cols.empty()) continue;
-      std::vector<int> a_off, tap_idx;
-      for (int r = ph, jh = 0; r < s.r; r += st, ++jh)
-        for (int q = pw, jw = 0; q < s.s; q += st, ++jw) {
-          a_off.push_back(-(jh * dy.wp + jw) * kw);
-          tap_idx.push_back(r * s.s + q);
+      const int jr = ph < s.r ? (s.r - 1 - ph) / st + 1 : 0, jc = pw < s.s ? (s.s - 1 - pw) / st + 1 : 0;
+      const auto row_runs = tap_runs(rows, jr, [&](int ih, int j) { return unsigned((ih + s.pad) / st - j) < unsigned(oh); });
+      const auto col_runs = tap_runs(cols, jc, [&](int iw, int j) { return unsigned((iw + s.pad) / st - j) < unsigned(ow); });
+      for (const TapRun& rr : row_runs)
+        for (const TapRun& cr : col_runs) {
+          GatherSegment sg;
+          sg.first = int(order.size());
+          for (int ni = 0; ni < s.n; ++ni)
+            for (int ih : rr.pos)
+              for (int iw : cr.pos) order.push_back((ni * s.h + ih) * s.w + iw);
+          sg.count = int(order.size()) - sg.first;
+          for (int jh = rr.lo; jh < rr.hi; ++jh)
+            for (int jw = cr.lo; jw < cr.hi; ++jw) {
+              sg.a_off.push_back(-(jh * dy.wp + jw) * kw);
+              sg.tap_idx.push_back((ph + st * jh) * s.s + pw + st * jw);
+            }
+          segs.push_back(std::move(sg));
         }
-      const int nr = int(rows.size()), nc = int(cols.size()), plane = nr * nc;
-      if (a_off.empty()) {  // no tap reaches these pixels (stride > kernel)
-#pragma omp parallel for schedule(static)
-        for (int p = 0; p < s.n * plane; ++p) {
-          const int ni = p / plane, rem = p % plane;
-          std::fill_n(dx + ((size_t(ni) * s.h + rows[rem / nc]) * s.w + cols[rem % nc]) * s.c, s.c, 0.0f);
-        }
-        continue;
-      }
-      gather_all(isa, s.n * plane, s.c, a_off, tap_idx, w.bwd.data(), kw, taps_all, flush, scale, nullptr,
-                 [&](int p, const word_t*& a, float*& out) {
-                   const int ni = p / plane, rem = p % plane, ih = rows[rem / nc], iw = cols[rem % nc];
-                   const int th = (ih + s.pad) / st, tw = (iw + s.pad) / st;
-                   a = dw + ((size_t(ni) * dy.hp + th + dy.top) * dy.wp + tw + dy.left) * kw;
-                   out = dx + ((size_t(ni) * s.h + ih) * s.w + iw) * s.c;
-                 });
     }
+  const word_t* dw = reinterpret_cast<const word_t*>(dy.data.data());
+  const int plane = s.h * s.w;
+  gather_all(isa, segs, s.c, w.bwd.data(), kw, s.r * s.s, dfp_chain_pairs(dy.qmax, w.qmax), std::ldexp(1.0f, dy.exponent + w.exponent),
+             nullptr, [&](int i, const word_t*& a, float*& out) {
+               const int p = order[i], ni = p / plane, rem = p % plane, ih = rem / s.w, iw = rem % s.w;
+               const int th = (ih + s.pad) / st, tw = (iw + s.pad) / st;
+               a = dw + ((size_t(ni) * dy.hp + th + dy.top) * dy.wp + tw + dy.left) * kw;
+               out = dx + size_t(p) * s.c;
+             });
 }
 
 void dfp_conv_backward_weights(const ConvShape& s, const DfpActivation& x, const DfpActivation& dy, float* dw, float* dbias,
@@ -819,6 +979,8 @@ void dfp_conv_backward_weights(const ConvShape& s, const DfpActivation& x, const
   const size_t acc_bytes = per * sizeof(float);
   const int chunk_px = acc_bytes > (4u << 20) ? 4 * kChunk : acc_bytes > (512u << 10) ? 2 * kChunk : kChunk;
   const int chunks = (total + chunk_px - 1) / chunk_px;
+  // Too few chunks to share out: split the weights instead.
+  if (chunks < 4 * omp_get_max_threads()) return backward_weights_by_output(s, x, dy, dw, dbias, isa);
   const int threads = std::max(1, std::min(omp_get_max_threads(), chunks));
   static thread_local std::vector<float> acc_store;
   acc_store.assign(per * threads, 0.0f);

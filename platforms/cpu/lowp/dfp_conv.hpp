@@ -23,8 +23,11 @@
 //    interleaved in registers (vpunpck{l,h}wd), no per-tap copy.
 // A trainer quantizes x, w and dy once per step (dfp_pack_*) and passes the packs to both
 // products that read them; the f32 overloads at the end do both steps for one product.
-// Parallel (OpenMP) over output pixel tiles (forward, backward-data) and over 128-pixel chunks
-// of the batch with per-thread f32 sums (backward-weights). Kernels for every IntIsa:
+// Taps that would read only padding are skipped, not multiplied by zeros: pixels are grouped by
+// the taps they reach (at 2x2 with a 3x3 kernel a pixel reaches 4 of 9). Parallel (OpenMP) over
+// (pixel tiles x output panels) in forward and backward-data; backward-weights over 128-pixel
+// chunks of the batch with per-thread f32 sums, or, where there are too few chunks to share
+// (deep layers), over (tap, output-channel block) tasks that each own a slice of dw. Kernels for every IntIsa:
 // AVX-512 VNNI (vpdpwssd) and AVX-512BW (vpmaddwd + vpaddd) by intrinsics, AVX2 and scalar as
 // plain loops (the AVX2 build auto-vectorized).
 #pragma once

@@ -98,12 +98,12 @@ std::vector<ConvShape> dfp_conv_bench_shapes(bool quick) {
           {n, 32, 32, 32, 32, 3, 3, 1, 1}};
 }
 
-void dfp_conv_rows(bool quick, const std::function<void(const LowpRow&)>& add, const LowpTimer& timer) {
+void dfp_conv_rows(const std::vector<ConvShape>& shapes, const std::function<void(const LowpRow&)>& add, const LowpTimer& timer) {
   const IntIsa isa = detected_int_isa();
   const std::string isa_name = to_string(isa);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   uint64_t seed = 300;
-  for (const ConvShape& s : dfp_conv_bench_shapes(quick)) {
+  for (const ConvShape& s : shapes) {
     const std::string shape = s.str();
     const auto x = operand(size_t(s.n) * s.h * s.w * s.c, 1.0f, true, seed++);
     const auto w = operand(size_t(s.k) * s.r * s.s * s.c, 0.05f, false, seed++);

@@ -16,6 +16,6 @@ namespace paradnn::cpu::lowp {
 // (N32,C16,K16,64x64,3x3), (N32,C32,K32,32x32,3x3); quick: batch 8.
 std::vector<ConvShape> dfp_conv_bench_shapes(bool quick);
 
-void dfp_conv_rows(bool quick, const std::function<void(const LowpRow&)>& add, const LowpTimer& timer);
+void dfp_conv_rows(const std::vector<ConvShape>& shapes, const std::function<void(const LowpRow&)>& add, const LowpTimer& timer);
 
 }  // namespace paradnn::cpu::lowp

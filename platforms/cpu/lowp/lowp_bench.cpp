@@ -196,7 +196,7 @@ std::vector<LowpRow> run_lowp_benchmarks(const LowpOptions& options, const LowpT
   // Hadamard-domain 4-bit: matmul speed vs f32/bf16, class-incremental accuracies (hadamard4_bench.hpp).
   hadamard4_rows(options.quick, [&report](const LowpRow& r) { report.add(r); }, timer);
   // INT16 DFP convolution fwd / bwd-data / bwd-weights vs oneDNN f32 (dfp_conv_bench.hpp).
-  dfp_conv_rows(options.quick, [&report](const LowpRow& r) { report.add(r); }, timer);
+  dfp_conv_rows(dfp_conv_bench_shapes(options.quick), [&report](const LowpRow& r) { report.add(r); }, timer);
   return report.rows();
 }
 
