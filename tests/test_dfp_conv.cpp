@@ -293,7 +293,9 @@ TEST(LowpDfpConv, F32WithinQuantizationErrorBound) {
 }
 
 TEST(LowpDfpConv, PacksAreReusedAcrossSteps) {
-  // A trainer packs into the same buffers each step: padding must stay zero, exponents follow.
+  // A trainer packs into the same buffers each step: padding must stay zero, exponents follow
+  // (a pack starts from its last exponent and quantizes again when the range moved: the
+  // result is the max-pass-first one, whether the range moved up, down or not at all).
   const ConvShape s{2, 5, 7, 9, 8, 3, 3, 1, 1};
   DfpActivation qx;
   DfpConvWeights qw;
@@ -301,10 +303,19 @@ TEST(LowpDfpConv, PacksAreReusedAcrossSteps) {
   std::mt19937_64 rng(9);
   std::normal_distribution<float> normal;
   for (auto& v : w) v = normal(rng);
-  for (const float scale : {1000.0f, 0.001f}) {
+  for (const float scale : {1000.0f, 0.001f, 0.0011f, 7.0f}) {
     for (auto& v : x) v = scale * normal(rng);
+    for (auto& v : w) v *= 1.5f;
     dfp_pack_input(s, x.data(), qx);
     dfp_pack_weights(s, w.data(), qw);
+    EXPECT_EQ(qx.exponent, dfp_exponent(x.data(), x.size(), kDfpGemmMax));
+    EXPECT_EQ(qw.exponent, dfp_exponent(w.data(), w.size(), kDfpGemmMax));
+    std::vector<int16_t> wq(w.size());
+    dfp_quantize(w.data(), w.size(), qw.exponent, wq.data());
+    EXPECT_EQ(qw.q, wq);
+    int wmax = 0;
+    for (int16_t v : wq) wmax = std::max(wmax, std::abs(int(v)));
+    EXPECT_EQ(qw.qmax, wmax);
     EXPECT_LE(qx.qmax, kDfpGemmMax);
     EXPECT_GT(qx.qmax, kDfpGemmMax / 2);
     dfp_conv_forward(s, qx, qw, nullptr, y1.data(), detected_int_isa());

@@ -194,6 +194,24 @@ TEST(LowpDfp, RoundTripErrorWithinHalfStep) {
   for (int16_t v : q) EXPECT_EQ(v, 0);
 }
 
+// A GEMM operand is quantized from its last exponent and again only when the range moved: the
+// same exponent and values as the max pass first, whichever way the range goes.
+TEST(LowpDfp, OperandFollowsItsRangeAcrossSteps) {
+  std::mt19937_64 rng(12);
+  DfpTensor t;
+  for (float scale : {1.0f, 1.0f, 1.3f, 1e-4f, 1e5f, 0.0f, 2.0f}) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> x(3001);
+    for (float& v : x) v = scale * normal(rng);
+    t.quantize(x.data(), x.size());
+    const int e = dfp_exponent(x.data(), x.size(), kDfpGemmMax);
+    EXPECT_EQ(t.exponent, e) << "scale " << scale;
+    std::vector<int16_t> q(x.size());
+    dfp_quantize(x.data(), x.size(), e, q.data());
+    EXPECT_EQ(t.q, q) << "scale " << scale;
+  }
+}
+
 TEST(LowpTraining, Int16DfpLowersTheLossLikeF32) {
   FcShape shape;
   shape.input = 32, shape.hidden = 64, shape.hidden_layers = 2, shape.classes = 8, shape.batch = 64;

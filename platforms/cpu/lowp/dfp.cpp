@@ -47,6 +47,22 @@ __attribute__((target("avx512f,avx512bw"))) void quantize_avx512(const float* x,
   }
 }
 
+// Both in one pass: the quantized values and max |x| (of the unscaled input).
+__attribute__((target("avx512f,avx512bw"))) float quantize_max_avx512(const float* x, size_t n, float inv_step, int16_t* q) {
+  const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max)), s = _mm512_set1_ps(inv_step);
+  __m512 m = _mm512_setzero_ps();
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __m512 x16 = _mm512_maskz_loadu_ps(k, x + i);
+    m = _mm512_max_ps(m, _mm512_abs_ps(x16));
+    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x16, s), lo), hi);
+    _mm512_mask_cvtepi32_storeu_epi16(q + i, k, _mm512_cvtps_epi32(v));
+  }
+  alignas(64) float lanes[16];  // (GCC 12's _mm512_reduce_max_ps warns of an uninitialized value)
+  _mm512_store_ps(lanes, m);
+  return *std::max_element(lanes, lanes + 16);
+}
+
 #pragma GCC diagnostic pop
 
 // Runs f(begin, count) on one contiguous chunk per OpenMP thread.
@@ -62,6 +78,25 @@ void in_chunks(size_t n, F f) {
 
 }  // namespace
 
+int dfp_exponent_for_max(float amax, int qmax) {
+  if (amax == 0 || !std::isfinite(amax)) return 0;
+  int e = static_cast<int>(std::ceil(std::log2(amax / qmax)));
+  while (std::ldexp(amax, -e) > qmax) ++e;  // log2's rounding
+  while (std::ldexp(amax, -(e - 1)) <= qmax) --e;
+  return e;
+}
+
+float dfp_quantize_max(const float* x, size_t n, int exponent, int16_t* q) {
+  const float inv_step = std::ldexp(1.0f, -exponent);
+  if (has_avx512()) return quantize_max_avx512(x, n, inv_step, q);
+  float m = 0;
+  for (size_t i = 0; i < n; ++i) {
+    m = std::max(m, std::fabs(x[i]));
+    q[i] = static_cast<int16_t>(std::clamp(std::nearbyint(x[i] * inv_step), -float(kDfp16Max), float(kDfp16Max)));
+  }
+  return m;
+}
+
 int dfp_exponent(const float* x, size_t n, int qmax) {
   float amax = 0;
   if (has_avx512()) {
@@ -72,11 +107,7 @@ int dfp_exponent(const float* x, size_t n, int qmax) {
 #pragma omp parallel for reduction(max : amax) schedule(static)
     for (size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
   }
-  if (amax == 0 || !std::isfinite(amax)) return 0;
-  int e = static_cast<int>(std::ceil(std::log2(amax / qmax)));
-  while (std::ldexp(amax, -e) > qmax) ++e;  // log2's rounding
-  while (std::ldexp(amax, -(e - 1)) <= qmax) --e;
-  return e;
+  return dfp_exponent_for_max(amax, qmax);
 }
 
 int dfp_quantize(const float* x, size_t n, int exponent, int16_t* q) {
@@ -102,7 +133,13 @@ void dfp_dequantize(const int16_t* q, size_t n, int exponent, float* x) {
 
 void DfpTensor::quantize(const float* x, size_t n) {
   q.resize(n);
-  exponent = dfp_quantize(x, n, dfp_exponent(x, n, kDfpGemmMax), q.data());
+  std::vector<float> part(omp_get_max_threads(), 0.0f);
+  for (;;) {
+    in_chunks(n, [&](size_t b, size_t c) { part[omp_get_thread_num()] = dfp_quantize_max(x + b, c, exponent, q.data() + b); });
+    const int want = dfp_exponent_for_max(*std::max_element(part.begin(), part.end()), kDfpGemmMax);
+    if (want == exponent) return;
+    exponent = want;  // the tensor's range moved: once more with its own exponent
+  }
 }
 
 void dfp_gemm(bool ta, bool tb, int m, int n, int k, const DfpTensor& a, const DfpTensor& b, float* c, IntIsa isa) {

@@ -20,6 +20,12 @@ inline constexpr int kDfpGemmMax = 4095;
 // Smallest e with max|x| / 2^e <= qmax (0 for an all-zero tensor). A qmax below 32767 leaves
 // headroom: products of such operands can be summed longer in int32 (see gemm_s16s16f32).
 int dfp_exponent(const float* x, size_t n, int qmax = kDfp16Max);
+// The same exponent from the tensor's largest magnitude.
+int dfp_exponent_for_max(float amax, int qmax = kDfp16Max);
+// One pass, one thread: quantizes x with exponent e as dfp_quantize does and returns max |x|.
+// A caller that guesses e (the last step's) checks it against dfp_exponent_for_max of the
+// result and quantizes again only when the exponent moved: the same q as max pass first.
+float dfp_quantize_max(const float* x, size_t n, int exponent, int16_t* q);
 // Quantizes x with exponent e (round to nearest, saturating); returns e for chaining.
 int dfp_quantize(const float* x, size_t n, int exponent, int16_t* q);
 // Both steps: the tensor's own exponent, then the quantization.
@@ -27,7 +33,7 @@ int dfp_quantize(const float* x, size_t n, int16_t* q);
 void dfp_dequantize(const int16_t* q, size_t n, int exponent, float* x);
 
 // A GEMM operand in DFP: quantized once (with kDfpGemmMax headroom) and read by every product
-// that needs it.
+// that needs it. Quantizing starts from the last exponent (one pass over x while it holds).
 struct DfpTensor {
   std::vector<int16_t> q;
   int exponent = 0;

@@ -76,78 +76,107 @@ bool has_avx512bw() {
   return yes;
 }
 
-// Rounds to nearest even (as dfp_quantize), saturates at +-32767; returns max |q|.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) int quantize_run_avx512(const float* x, int n, float inv, int16_t* q) {
-  const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max)), sc = _mm512_set1_ps(inv);
-  __m512i m = _mm512_setzero_si512();
-  for (int i = 0; i < n; i += 16) {
-    const __mmask16 k = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), sc), lo), hi);
-    const __m512i qi = _mm512_cvtps_epi32(v);
-    m = _mm512_max_epi32(m, _mm512_abs_epi32(qi));
-    _mm512_mask_cvtepi32_storeu_epi16(q + i, k, qi);
-  }
-  alignas(64) int32_t lanes[16];
-  _mm512_store_si512(lanes, m);
-  return *std::max_element(lanes, lanes + 16);
-}
-
-int quantize_run(const float* x, int n, float inv, int16_t* q) {
-  if (has_avx512bw()) return quantize_run_avx512(x, n, inv, q);
-  int m = 0;
-  for (int i = 0; i < n; ++i) {
-    const int v = int(std::clamp(std::nearbyint(x[i] * inv), -float(kDfp16Max), float(kDfp16Max)));
-    q[i] = int16_t(v);
-    m = std::max(m, std::abs(v));
-  }
-  return m;
-}
-
-int copy_run(const int16_t* x, int n, int16_t* q) {
+// int16 source: a copy; returns max |q| (as a float, exactly).
+float copy_run(const int16_t* x, int n, int16_t* q) {
   int m = 0;
   for (int i = 0; i < n; ++i) {
     q[i] = x[i];
     m = std::max(m, std::abs(int(x[i])));
   }
-  return m;
+  return float(m);
 }
 
-// Writes the logical NHWC tensor (n x h x w x c) into a's interior with `run` (f32 or int16 source).
+// Writes the logical NHWC tensor (n x h x w x c) into a's interior with `run` (f32 or int16
+// source; returns the run's max |value|); returns the tensor's max |value|. Channels padded to
+// even (the 3-channel stem) go through a row buffer: one run a row, not one a pixel.
 template <typename T, typename Run>
-void fill(DfpActivation& a, const T* src, Run run) {
+float fill(DfpActivation& a, const T* src, Run run) {
   const int n = a.n, h = a.h, w = a.w, c = a.c, cp = a.cp;
-  int m = 0;
-#pragma omp parallel for reduction(max : m) schedule(static)
-  for (int row = 0; row < n * h; ++row) {
-    const int ni = row / h, y = row % h;
-    const T* in = src + size_t(row) * w * c;
-    int16_t* out = a.data.data() + ((size_t(ni) * a.hp + y + a.top) * a.wp + a.left) * cp;
-    if (c == cp) {
-      m = std::max(m, run(in, w * c, out));
-    } else {
-      for (int x = 0; x < w; ++x) {
-        m = std::max(m, run(in + size_t(x) * c, c, out + size_t(x) * cp));
-        out[size_t(x) * cp + c] = 0;
+  float m = 0;
+#pragma omp parallel reduction(max : m)
+  {
+    std::vector<int16_t> row_q(c == cp ? 0 : size_t(w) * c);
+#pragma omp for schedule(static)
+    for (int row = 0; row < n * h; ++row) {
+      const int ni = row / h, y = row % h;
+      const T* in = src + size_t(row) * w * c;
+      int16_t* out = a.data.data() + ((size_t(ni) * a.hp + y + a.top) * a.wp + a.left) * cp;
+      if (c == cp) {
+        m = std::max(m, run(in, w * c, out));
+      } else {
+        m = std::max(m, run(in, w * c, row_q.data()));
+        for (int x = 0; x < w; ++x) {
+          std::copy_n(row_q.data() + size_t(x) * c, c, out + size_t(x) * cp);
+          out[size_t(x) * cp + c] = 0;
+        }
       }
     }
   }
-  a.qmax = m;
+  return m;
+}
+
+// q's largest magnitude from x's (quantizing is monotonic in |x|); saturated where not finite.
+int qmax_of(float amax, int exponent) {
+  return std::isfinite(amax) ? int(std::min(std::nearbyint(std::ldexp(amax, -exponent)), float(kDfp16Max))) : kDfp16Max;
+}
+
+// Quantizes with the pack's last exponent and checks it against the max found in the same
+// pass: a second pass only when the tensor's range moved (the same values as max pass first).
+template <typename Quantize>
+void quantize_speculating(int& exponent, int& qmax_out, int qmax, Quantize quantize) {
+  for (;;) {
+    const float amax = quantize(exponent);
+    const int want = dfp_exponent_for_max(amax, qmax);
+    if (want == exponent) {
+      qmax_out = qmax_of(amax, exponent);
+      return;
+    }
+    exponent = want;
+  }
 }
 
 void pack_f32(DfpActivation& a, const float* x, int qmax) {
-  a.exponent = dfp_exponent(x, size_t(a.n) * a.h * a.w * a.c, qmax);
-  const float inv = std::ldexp(1.0f, -a.exponent);
-  fill(a, x, [inv](const float* in, int cnt, int16_t* out) { return quantize_run(in, cnt, inv, out); });
+  quantize_speculating(a.exponent, a.qmax, qmax, [&](int e) {
+    return fill(a, x, [e](const float* in, int cnt, int16_t* out) { return dfp_quantize_max(in, size_t(cnt), e, out); });
+  });
 }
 
 void pack_s16(DfpActivation& a, const int16_t* x, int exponent) {
   a.exponent = exponent;
-  fill(a, x, [](const int16_t* in, int cnt, int16_t* out) { return copy_run(in, cnt, out); });
+  a.qmax = int(fill(a, x, [](const int16_t* in, int cnt, int16_t* out) { return copy_run(in, cnt, out); }));
 }
 
 // Packed weights. fwd: for each 32/16-wide panel of K (at word offset j0 * taps * cw), words
 // [tap][c pair][width] = (w[k][tap][2g], w[k][tap][2g + 1]); bwd: panels of C, words
 // [tap][k pair][width] = (w[2g][tap][c], w[2g + 1][tap][c]); zero past K, C.
+// Forward words of one tap for a panel of K (C even): out[g * width + j] = the (2g, 2g + 1)
+// word of weight row (k0 + j, t), zero past K; gathers of 16 rows at a time.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void fwd_words_avx512(const int16_t* q, int k0, int k_n, int taps, int t, int c_n,
+                                                                            int width, int32_t* out) {
+  const int cw = c_n / 2;
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(taps * cw));
+  for (int v = 0; v < width; v += 16) {
+    const int live = std::clamp(k_n - (k0 + v), 0, 16);
+    const __mmask16 m = live == 16 ? __mmask16(0xffff) : __mmask16((1u << live) - 1);
+    const int32_t* base = reinterpret_cast<const int32_t*>(q + (size_t(k0 + std::min(v, k_n - k0 - 1)) * taps + t) * c_n);
+    for (int g = 0; g < cw; ++g)
+      _mm512_storeu_si512(out + size_t(g) * width + v, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, base + g, 4));
+  }
+}
+
+// Backward-data words of one (k pair, tap) for a panel of C: o[j] = (r0[j], r1[j]) for j < live
+// (r1 null: zero high halves), zero up to width.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void bwd_words_avx512(const int16_t* r0, const int16_t* r1, int live, int width,
+                                                                            int32_t* o) {
+  for (int v = 0; v < width; v += 16) {
+    const int l = std::clamp(live - v, 0, 16);
+    const __mmask16 m = l == 16 ? __mmask16(0xffff) : __mmask16((1u << l) - 1);
+    const __m256i a = _mm256_maskz_loadu_epi16(m, r0 + v);
+    const __m256i b = r1 ? _mm256_maskz_loadu_epi16(m, r1 + v) : _mm256_setzero_si256();
+    _mm512_storeu_si512(o + v, _mm512_or_si512(_mm512_cvtepu16_epi32(a), _mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)));
+  }
+}
+
 void pack_weights_words(DfpConvWeights& w) {
   const int taps = w.r * w.s, cw = (w.c + 1) / 2, kw = (w.k + 1) / 2, C = w.c, K = w.k;
   // Word (c pair g) of row (k, t), zero past C; row pointers into q (KRSC).
@@ -167,6 +196,10 @@ void pack_weights_words(DfpConvWeights& w) {
     if (task < int(pk.size())) {
       const Panel p = pk[task];
       int32_t* out = w.fwd.data() + size_t(p.j0) * taps * cw;
+      if (has_avx512bw() && C % 2 == 0) {
+        for (int t = 0; t < taps; ++t) fwd_words_avx512(w.q.data(), p.j0, K, taps, t, C, p.width, out + size_t(t) * cw * p.width);
+        continue;
+      }
       for (int j = 0; j < p.width; ++j) {
         const int k = p.j0 + j;
         for (int t = 0; t < taps; ++t) {
@@ -188,6 +221,10 @@ void pack_weights_words(DfpConvWeights& w) {
           const int16_t* r0 = w.q.data() + (size_t(2 * g) * taps + t) * C + p.j0;
           const int16_t* r1 = 2 * g + 1 < K ? w.q.data() + (size_t(2 * g + 1) * taps + t) * C + p.j0 : nullptr;
           int32_t* o = out + (size_t(t) * kw + g) * p.width;
+          if (has_avx512bw()) {
+            bwd_words_avx512(r0, r1, live, p.width, o);
+            continue;
+          }
           for (int j = 0; j < live; ++j)
             o[j] = int32_t(uint32_t(uint16_t(r0[j])) | (r1 ? uint32_t(uint16_t(r1[j])) << 16 : 0u));
           for (int j = live; j < p.width; ++j) o[j] = 0;
@@ -851,24 +888,24 @@ void dfp_pack_grad_output(const ConvShape& s, const int16_t* dy, int exponent, D
 void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, int qmax) {
   weights_shape(s, out);
   const size_t n = out.q.size();
-  out.exponent = dfp_exponent(w, n, qmax);
-  const float inv = std::ldexp(1.0f, -out.exponent);
-  int m = 0;
   constexpr size_t kBlock = 1 << 16;
   const int blocks = int((n + kBlock - 1) / kBlock);
+  quantize_speculating(out.exponent, out.qmax, qmax, [&](int e) {
+    float m = 0;
 #pragma omp parallel for reduction(max : m) schedule(static) if (blocks > 1)
-  for (int b = 0; b < blocks; ++b) {
-    const size_t i0 = size_t(b) * kBlock;
-    m = std::max(m, quantize_run(w + i0, int(std::min(kBlock, n - i0)), inv, out.q.data() + i0));
-  }
-  out.qmax = m;
+    for (int b = 0; b < blocks; ++b) {
+      const size_t i0 = size_t(b) * kBlock;
+      m = std::max(m, dfp_quantize_max(w + i0, std::min(kBlock, n - i0), e, out.q.data() + i0));
+    }
+    return m;
+  });
   pack_weights_words(out);
 }
 
 void dfp_pack_weights(const ConvShape& s, const int16_t* w, int exponent, DfpConvWeights& out) {
   weights_shape(s, out);
   out.exponent = exponent;
-  out.qmax = copy_run(w, int(out.q.size()), out.q.data());
+  out.qmax = int(copy_run(w, int(out.q.size()), out.q.data()));
   pack_weights_words(out);
 }
 
