@@ -86,6 +86,10 @@ int dfp_exponent_for_max(float amax, int qmax) {
   return e;
 }
 
+int dfp_qmax_of(float amax, int exponent) {
+  return std::isfinite(amax) ? int(std::min(std::nearbyint(std::ldexp(amax, -exponent)), float(kDfp16Max))) : kDfp16Max;
+}
+
 float dfp_quantize_max(const float* x, size_t n, int exponent, int16_t* q) {
   const float inv_step = std::ldexp(1.0f, -exponent);
   if (has_avx512()) return quantize_max_avx512(x, n, inv_step, q);
@@ -136,8 +140,12 @@ void DfpTensor::quantize(const float* x, size_t n) {
   std::vector<float> part(omp_get_max_threads(), 0.0f);
   for (;;) {
     in_chunks(n, [&](size_t b, size_t c) { part[omp_get_thread_num()] = dfp_quantize_max(x + b, c, exponent, q.data() + b); });
-    const int want = dfp_exponent_for_max(*std::max_element(part.begin(), part.end()), kDfpGemmMax);
-    if (want == exponent) return;
+    const float amax = *std::max_element(part.begin(), part.end());
+    const int want = dfp_exponent_for_max(amax, kDfpGemmMax);
+    if (want == exponent) {
+      qmax = dfp_qmax_of(amax, exponent);
+      return;
+    }
     exponent = want;  // the tensor's range moved: once more with its own exponent
   }
 }
@@ -145,7 +153,7 @@ void DfpTensor::quantize(const float* x, size_t n) {
 void dfp_gemm(bool ta, bool tb, int m, int n, int k, const DfpTensor& a, const DfpTensor& b, float* c, IntIsa isa) {
   // The stored row length is op's column count, or its row count when transposed.
   gemm_s16s16f32({ta, tb, m, n, k, ta ? m : k, tb ? k : n, n}, a.q.data(), b.q.data(), std::ldexp(1.0f, a.exponent + b.exponent),
-                 c, isa);
+                 c, isa, a.qmax, b.qmax);
 }
 
 }  // namespace paradnn::cpu::lowp

@@ -22,6 +22,9 @@ inline constexpr int kDfpGemmMax = 4095;
 int dfp_exponent(const float* x, size_t n, int qmax = kDfp16Max);
 // The same exponent from the tensor's largest magnitude.
 int dfp_exponent_for_max(float amax, int qmax = kDfp16Max);
+// max |q| of a tensor with largest magnitude amax quantized with exponent e (quantizing is
+// monotonic in |x|); 32767 where amax is not finite.
+int dfp_qmax_of(float amax, int exponent);
 // One pass, one thread: quantizes x with exponent e as dfp_quantize does and returns max |x|.
 // A caller that guesses e (the last step's) checks it against dfp_exponent_for_max of the
 // result and quantizes again only when the exponent moved: the same q as max pass first.
@@ -37,6 +40,7 @@ void dfp_dequantize(const int16_t* q, size_t n, int exponent, float* x);
 struct DfpTensor {
   std::vector<int16_t> q;
   int exponent = 0;
+  int qmax = 0;  // max |q| (the overflow rule's bound)
   void quantize(const float* x, size_t n);
 };
 // C (f32, m x n, overwritten) = op(A) op(B) for dense row-major DFP operands, scaled back by

@@ -115,11 +115,6 @@ float fill(DfpActivation& a, const T* src, Run run) {
   return m;
 }
 
-// q's largest magnitude from x's (quantizing is monotonic in |x|); saturated where not finite.
-int qmax_of(float amax, int exponent) {
-  return std::isfinite(amax) ? int(std::min(std::nearbyint(std::ldexp(amax, -exponent)), float(kDfp16Max))) : kDfp16Max;
-}
-
 // Quantizes with the pack's last exponent and checks it against the max found in the same
 // pass: a second pass only when the tensor's range moved (the same values as max pass first).
 template <typename Quantize>
@@ -128,7 +123,7 @@ void quantize_speculating(int& exponent, int& qmax_out, int qmax, Quantize quant
     const float amax = quantize(exponent);
     const int want = dfp_exponent_for_max(amax, qmax);
     if (want == exponent) {
-      qmax_out = qmax_of(amax, exponent);
+      qmax_out = dfp_qmax_of(amax, exponent);
       return;
     }
     exponent = want;

@@ -42,23 +42,40 @@ using Micro = void (*)(const int32_t* pa, const int32_t* pb, int groups, int32_t
     _mm512_storeu_si512(tile + r * NR + 16, c[r][1]);                                        \
   }
 
-// The same with f32 output: every `flush` groups the int32 sums are added to f32
-// accumulators (held in registers) and restarted, so int32 never holds more than 2 * flush
-// products: the caller picks flush so that this cannot overflow. (maskz_cvt: GCC 12 warns
-// about the undefined vector inside the plain _mm512_cvtepi32_ps.)
+// The same with f32 output: every `flush` groups the int32 sums are added to the f32 tile
+// and restarted, so int32 never holds more than 2 * flush products: the caller picks flush so
+// that this cannot overflow. Twelve named accumulators pinned to registers by an empty asm:
+// otherwise GCC 12 copied all of them every group (35 moves per 12 vpdpwssd) or, with an
+// array, kept them on the stack. (maskz_cvt: GCC 12 warns about the undefined
+// vector inside the plain _mm512_cvtepi32_ps.)
+static_assert(MR == 6, "the f32 micro-kernel below names six rows");
+#define PARADNN_LOWP_ROW_DOT(DOT, R)                                                         \
+  {                                                                                          \
+    const __m512i a = _mm512_set1_epi32(pa[gi * MR + R]);                                    \
+    c##R##0 = DOT(c##R##0, a, b0);                                                           \
+    c##R##1 = DOT(c##R##1, a, b1);                                                           \
+  }
+#define PARADNN_LOWP_ROW_DRAIN(R)                                                            \
+  {                                                                                          \
+    float* t = tile + R * NR;                                                                \
+    _mm512_storeu_ps(t, _mm512_add_ps(_mm512_loadu_ps(t), _mm512_maskz_cvtepi32_ps(0xffff, c##R##0)));          \
+    _mm512_storeu_ps(t + 16, _mm512_add_ps(_mm512_loadu_ps(t + 16), _mm512_maskz_cvtepi32_ps(0xffff, c##R##1))); \
+  }
 #define PARADNN_LOWP_MICRO_ZMM_F32(DOT)                                                      \
-  __m512 f[MR][2];                                                                           \
-  for (int r = 0; r < MR; ++r) f[r][0] = f[r][1] = _mm512_setzero_ps();                      \
+  for (int i = 0; i < MR * NR; i += 16) _mm512_storeu_ps(tile + i, _mm512_setzero_ps());      \
   for (int g0 = 0; g0 < groups; g0 += flush) {                                               \
-    __m512i c[MR][2];                                                                        \
-    for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = _mm512_setzero_si512();                 \
-    PARADNN_LOWP_DOTS_ZMM(DOT, g0, std::min(groups, g0 + flush))                             \
-    for (int r = 0; r < MR; ++r)                                                             \
-      for (int h = 0; h < 2; ++h) f[r][h] = _mm512_add_ps(f[r][h], _mm512_maskz_cvtepi32_ps(0xffff, c[r][h])); \
-  }                                                                                          \
-  for (int r = 0; r < MR; ++r) {                                                             \
-    _mm512_storeu_ps(tile + r * NR, f[r][0]);                                                \
-    _mm512_storeu_ps(tile + r * NR + 16, f[r][1]);                                           \
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00; \
+    __m512i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                \
+    const int g1 = std::min(groups, g0 + flush);                                             \
+    for (int gi = g0; gi < g1; ++gi) {                                                       \
+      const __m512i b0 = _mm512_loadu_si512(pb + gi * NR), b1 = _mm512_loadu_si512(pb + gi * NR + 16); \
+      PARADNN_LOWP_ROW_DOT(DOT, 0) PARADNN_LOWP_ROW_DOT(DOT, 1) PARADNN_LOWP_ROW_DOT(DOT, 2)    \
+      PARADNN_LOWP_ROW_DOT(DOT, 3) PARADNN_LOWP_ROW_DOT(DOT, 4) PARADNN_LOWP_ROW_DOT(DOT, 5)    \
+      __asm__("" : "+v"(c00), "+v"(c01), "+v"(c10), "+v"(c11), "+v"(c20), "+v"(c21),          \
+                   "+v"(c30), "+v"(c31), "+v"(c40), "+v"(c41), "+v"(c50), "+v"(c51));        \
+    }                                                                                        \
+    PARADNN_LOWP_ROW_DRAIN(0) PARADNN_LOWP_ROW_DRAIN(1) PARADNN_LOWP_ROW_DRAIN(2)            \
+    PARADNN_LOWP_ROW_DRAIN(3) PARADNN_LOWP_ROW_DRAIN(4) PARADNN_LOWP_ROW_DRAIN(5)            \
   }
 
 #define PARADNN_MADDWD_512(c, a, b) _mm512_add_epi32(c, _mm512_madd_epi16(a, b))
@@ -195,6 +212,27 @@ struct S16Source {
 
 S16Source s16_source(const int16_t* data, int ld, bool trans, bool by_column) { return {data, ld, trans == by_column}; }
 
+bool has_avx512f() {
+  static const bool yes = cpu_features().cpuid.avx512f;
+  return yes;
+}
+
+// The k-contiguous case as gathers: d[g * W + r] = the k pair (2g, 2g + 1) of row r (r < live),
+// 16 rows a gather (element offsets in int16 units, scale 2: any alignment).
+template <int W>
+__attribute__((target("avx512f"))) void pack_rows_avx512(const int16_t* row0, int ld, int live, int pairs, int32_t* d) {
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(ld));
+  for (int v = 0; v < W; v += 16) {
+    const int l = std::clamp(live - v, 0, 16);
+    if (l == 0) break;
+    const __mmask16 m = l == 16 ? __mmask16(0xffff) : __mmask16((1u << l) - 1);
+    const __mmask16 store = W - v >= 16 ? __mmask16(0xffff) : __mmask16((1u << (W - v)) - 1);
+    const int16_t* base = row0 + size_t(v) * ld;
+    for (int g = 0; g < pairs; ++g)
+      _mm512_mask_storeu_epi32(d + size_t(g) * W + v, store, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, base + 2 * g, 2));
+  }
+}
+
 template <int G, int W>
 void pack(const S16Source& s, int r0, int rows, int k0, int kb, int32_t* dst) {
   static_assert(G == 2);
@@ -202,7 +240,11 @@ void pack(const S16Source& s, int r0, int rows, int k0, int kb, int32_t* dst) {
   for (int panel = 0; panel * W < rows; ++panel) {
     int32_t* d = dst + size_t(panel) * groups * W;
     const int live = std::min(W, rows - panel * W), first = r0 + panel * W;
-    if (s.k_contiguous) {
+    if (s.k_contiguous && has_avx512f()) {
+      pack_rows_avx512<W>(s.data + size_t(first) * s.ld + k0, s.ld, live, pairs, d);
+      if (pairs < groups)
+        for (int r = 0; r < live; ++r) d[pairs * W + r] = uint16_t(s.data[size_t(first + r) * s.ld + k0 + kb - 1]);
+    } else if (s.k_contiguous) {
       for (int r = 0; r < live; ++r) {
         const int16_t* src = s.data + size_t(first + r) * s.ld + k0;
         for (int g = 0; g < pairs; ++g) std::memcpy(d + g * W + r, src + 2 * g, 4);
@@ -340,7 +382,8 @@ void gemm_s16s16s32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, in
                            int32_emit(g, c));
 }
 
-void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa) {
+void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa, int max_a,
+                    int max_b) {
   check(g);
   if (g.k == 0) {
     for (int i = 0; i < g.m; ++i) std::fill(c + size_t(i) * g.ldc, c + size_t(i) * g.ldc + g.n, 0.0f);
@@ -348,8 +391,9 @@ void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, fl
   }
   // One vpdpwssd lane adds 2 products per group; restart int32 before 2 * flush * max|a| * max|b|
   // can pass 2^31 - 1 (|a|, |b| <= 32767: a pair of -32768 products alone would wrap).
-  const int64_t bound = 2 * int64_t(abs_max(a, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda)) *
-                        abs_max(b, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb);
+  if (max_a < 0) max_a = abs_max(a, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda);
+  if (max_b < 0) max_b = abs_max(b, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb);
+  const int64_t bound = 2 * int64_t(max_a) * max_b;
   const int flush = int(std::clamp<int64_t>(bound ? INT32_MAX / bound : KC, 1, KC));
   const MicroF32 micro = s16_f32_micro(isa);
   blocked_gemm<2, float>(

@@ -34,7 +34,10 @@ void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_
 // every L products, L chosen from max|a| * max|b| so that no partial sum can leave int32
 // (overflow management as in Das et al. 2018): operands with headroom (fewer magnitude bits,
 // see dfp.hpp) get long chains, full-scale ones a conversion per vpdpwssd.
-void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa);
+// max_a, max_b: bounds on |a|, |b| where the caller knows them (a DFP operand does); -1: a
+// pass over each operand finds them.
+void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa,
+                    int max_a = -1, int max_b = -1);
 
 // Plain loops in int64, for tests.
 template <typename T>
