@@ -141,9 +141,6 @@ void pack_s16(DfpActivation& a, const int16_t* x, int exponent) {
   a.qmax = int(fill(a, x, [](const int16_t* in, int cnt, int16_t* out) { return copy_run(in, cnt, out); }));
 }
 
-// Packed weights. fwd: for each 32/16-wide panel of K (at word offset j0 * taps * cw), words
-// [tap][c pair][width] = (w[k][tap][2g], w[k][tap][2g + 1]); bwd: panels of C, words
-// [tap][k pair][width] = (w[2g][tap][c], w[2g + 1][tap][c]); zero past K, C.
 // Forward words of one tap for a panel of K (C even): out[g * width + j] = the (2g, 2g + 1)
 // word of weight row (k0 + j, t), zero past K; gathers of 16 rows at a time.
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void fwd_words_avx512(const int16_t* q, int k0, int k_n, int taps, int t, int c_n,
@@ -172,6 +169,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void bwd_words_avx512(const
   }
 }
 
+// Packed weights. fwd: for each 32/16-wide panel of K (at word offset j0 * taps * cw), words
+// [tap][c pair][width] = (w[k][tap][2g], w[k][tap][2g + 1]); bwd: panels of C, words
+// [tap][k pair][width] = (w[2g][tap][c], w[2g + 1][tap][c]); zero past K, C.
 void pack_weights_words(DfpConvWeights& w) {
   const int taps = w.r * w.s, cw = (w.c + 1) / 2, kw = (w.k + 1) / 2, C = w.c, K = w.k;
   // Word (c pair g) of row (k, t), zero past C; row pointers into q (KRSC).
@@ -467,6 +467,22 @@ std::vector<TapRun> forward_row_runs(const ConvShape& s) {
 }
 std::vector<TapRun> forward_col_runs(const ConvShape& s) {
   return tap_runs(iota_vec(s.ow()), s.s, [&](int ox, int q) { return unsigned(ox * s.stride - s.pad + q) < unsigned(s.w); });
+}
+
+// Per (row run, column run) block: appends the block's pixels of every image to `order`, as
+// (n * height + y) * width + x, then calls block(rows, cols, first), first being where the
+// block begins in `order`.
+template <typename Block>
+void order_by_runs(const std::vector<TapRun>& row_runs, const std::vector<TapRun>& col_runs, int n, int height, int width,
+                   std::vector<int>& order, Block block) {
+  for (const TapRun& rr : row_runs)
+    for (const TapRun& cr : col_runs) {
+      const int first = int(order.size());
+      for (int ni = 0; ni < n; ++ni)
+        for (int y : rr.pos)
+          for (int x : cr.pos) order.push_back((ni * height + y) * width + x);
+      block(rr, cr, first);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -770,15 +786,10 @@ void backward_weights_by_output(const ConvShape& s, const DfpActivation& x, cons
   };
   std::vector<int> order;  // output pixel (n * oh + oy) * ow + ox; -1: a zero pixel
   std::vector<Run> runs;
-  for (const TapRun& rr : forward_row_runs(s))
-    for (const TapRun& cr : forward_col_runs(s)) {
-      const int first = int(order.size());
-      for (int ni = 0; ni < s.n; ++ni)
-        for (int oy : rr.pos)
-          for (int ox : cr.pos) order.push_back((ni * oh + oy) * ow + ox);
-      if ((order.size() - first) % 2) order.push_back(-1);
-      runs.push_back({first / 2, (int(order.size()) - first) / 2, rr.lo, rr.hi, cr.lo, cr.hi});
-    }
+  order_by_runs(forward_row_runs(s), forward_col_runs(s), s.n, oh, ow, order, [&](const TapRun& rr, const TapRun& cr, int first) {
+    if ((order.size() - first) % 2) order.push_back(-1);
+    runs.push_back({first / 2, (int(order.size()) - first) / 2, rr.lo, rr.hi, cr.lo, cr.hi});
+  });
   const int pairs = int(order.size()) / 2;
   const std::vector<int16_t> zeros(size_t(std::max(x.cp, dy.cp)) + 64, 0);
   std::vector<const int16_t*> xbase(order.size()), dyrow(order.size());
@@ -914,21 +925,15 @@ void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvW
   std::vector<int> order;  // output pixel (n * oh + oy) * ow + ox
   order.reserve(size_t(s.n) * oh * ow);
   std::vector<GatherSegment> segs;
-  for (const TapRun& rr : forward_row_runs(s))
-    for (const TapRun& cr : forward_col_runs(s)) {
-      GatherSegment sg;
-      sg.first = int(order.size());
-      for (int ni = 0; ni < s.n; ++ni)
-        for (int oy : rr.pos)
-          for (int ox : cr.pos) order.push_back((ni * oh + oy) * ow + ox);
-      sg.count = int(order.size()) - sg.first;
-      for (int r = rr.lo; r < rr.hi; ++r)
-        for (int q = cr.lo; q < cr.hi; ++q) {
-          sg.a_off.push_back((r * x.wp + q) * cw);
-          sg.tap_idx.push_back(r * s.s + q);
-        }
-      segs.push_back(std::move(sg));
-    }
+  order_by_runs(forward_row_runs(s), forward_col_runs(s), s.n, oh, ow, order, [&](const TapRun& rr, const TapRun& cr, int first) {
+    GatherSegment sg{first, int(order.size()) - first, {}, {}};
+    for (int r = rr.lo; r < rr.hi; ++r)
+      for (int q = cr.lo; q < cr.hi; ++q) {
+        sg.a_off.push_back((r * x.wp + q) * cw);
+        sg.tap_idx.push_back(r * s.s + q);
+      }
+    segs.push_back(std::move(sg));
+  });
   const word_t* xw = reinterpret_cast<const word_t*>(x.data.data());
   const int plane = oh * ow;
   gather_all(isa, segs, s.k, w.fwd.data(), cw, s.r * s.s, dfp_chain_pairs(x.qmax, w.qmax), std::ldexp(1.0f, x.exponent + w.exponent),
@@ -961,21 +966,15 @@ void dfp_conv_backward_data(const ConvShape& s, const DfpActivation& dy, const D
       const int jr = ph < s.r ? (s.r - 1 - ph) / st + 1 : 0, jc = pw < s.s ? (s.s - 1 - pw) / st + 1 : 0;
       const auto row_runs = tap_runs(rows, jr, [&](int ih, int j) { return unsigned((ih + s.pad) / st - j) < unsigned(oh); });
       const auto col_runs = tap_runs(cols, jc, [&](int iw, int j) { return unsigned((iw + s.pad) / st - j) < unsigned(ow); });
-      for (const TapRun& rr : row_runs)
-        for (const TapRun& cr : col_runs) {
-          GatherSegment sg;
-          sg.first = int(order.size());
-          for (int ni = 0; ni < s.n; ++ni)
-            for (int ih : rr.pos)
-              for (int iw : cr.pos) order.push_back((ni * s.h + ih) * s.w + iw);
-          sg.count = int(order.size()) - sg.first;
-          for (int jh = rr.lo; jh < rr.hi; ++jh)
-            for (int jw = cr.lo; jw < cr.hi; ++jw) {
-              sg.a_off.push_back(-(jh * dy.wp + jw) * kw);
-              sg.tap_idx.push_back((ph + st * jh) * s.s + pw + st * jw);
-            }
-          segs.push_back(std::move(sg));
-        }
+      order_by_runs(row_runs, col_runs, s.n, s.h, s.w, order, [&](const TapRun& rr, const TapRun& cr, int first) {
+        GatherSegment sg{first, int(order.size()) - first, {}, {}};
+        for (int jh = rr.lo; jh < rr.hi; ++jh)
+          for (int jw = cr.lo; jw < cr.hi; ++jw) {
+            sg.a_off.push_back(-(jh * dy.wp + jw) * kw);
+            sg.tap_idx.push_back((ph + st * jh) * s.s + pw + st * jw);
+          }
+        segs.push_back(std::move(sg));
+      });
     }
   const word_t* dw = reinterpret_cast<const word_t*>(dy.data.data());
   const int plane = s.h * s.w;
