@@ -36,18 +36,9 @@ __attribute__((target("avx512f"))) float abs_max_avx512(const float* x, size_t n
   return r;
 }
 
-// cvtps rounds to nearest even (the default mode, as nearbyint); clamping first keeps
-// out-of-range values at +-32767.
-__attribute__((target("avx512f,avx512bw"))) void quantize_avx512(const float* x, size_t n, float inv_step, int16_t* q) {
-  const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max)), s = _mm512_set1_ps(inv_step);
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 k = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), s), lo), hi);
-    _mm512_mask_cvtepi32_storeu_epi16(q + i, k, _mm512_cvtps_epi32(v));
-  }
-}
-
-// Both in one pass: the quantized values and max |x| (of the unscaled input).
+// The quantized values and max |x| (of the unscaled input) in one pass. cvtps rounds to
+// nearest even (the default mode, as nearbyint); clamping first keeps out-of-range values at
+// +-32767.
 __attribute__((target("avx512f,avx512bw"))) float quantize_max_avx512(const float* x, size_t n, float inv_step, int16_t* q) {
   const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max)), s = _mm512_set1_ps(inv_step);
   __m512 m = _mm512_setzero_ps();
@@ -115,16 +106,7 @@ int dfp_exponent(const float* x, size_t n, int qmax) {
 }
 
 int dfp_quantize(const float* x, size_t n, int exponent, int16_t* q) {
-  const float inv_step = std::ldexp(1.0f, -exponent);
-  if (has_avx512()) {
-    in_chunks(n, [&](size_t b, size_t c) { quantize_avx512(x + b, c, inv_step, q + b); });
-    return exponent;
-  }
-#pragma omp parallel for simd schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    const float v = std::nearbyint(x[i] * inv_step);
-    q[i] = static_cast<int16_t>(std::clamp(v, -float(kDfp16Max), float(kDfp16Max)));
-  }
+  in_chunks(n, [&](size_t b, size_t c) { dfp_quantize_max(x + b, c, exponent, q + b); });
   return exponent;
 }
 
@@ -138,16 +120,10 @@ void dfp_dequantize(const int16_t* q, size_t n, int exponent, float* x) {
 void DfpTensor::quantize(const float* x, size_t n) {
   q.resize(n);
   std::vector<float> part(omp_get_max_threads(), 0.0f);
-  for (;;) {
-    in_chunks(n, [&](size_t b, size_t c) { part[omp_get_thread_num()] = dfp_quantize_max(x + b, c, exponent, q.data() + b); });
-    const float amax = *std::max_element(part.begin(), part.end());
-    const int want = dfp_exponent_for_max(amax, kDfpGemmMax);
-    if (want == exponent) {
-      qmax = dfp_qmax_of(amax, exponent);
-      return;
-    }
-    exponent = want;  // the tensor's range moved: once more with its own exponent
-  }
+  dfp_quantize_speculating(exponent, qmax, kDfpGemmMax, [&](int e) {
+    in_chunks(n, [&](size_t b, size_t c) { part[omp_get_thread_num()] = dfp_quantize_max(x + b, c, e, q.data() + b); });
+    return *std::max_element(part.begin(), part.end());
+  });
 }
 
 void dfp_gemm(bool ta, bool tb, int m, int n, int k, const DfpTensor& a, const DfpTensor& b, float* c, IntIsa isa) {

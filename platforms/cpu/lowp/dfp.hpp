@@ -25,10 +25,24 @@ int dfp_exponent_for_max(float amax, int qmax = kDfp16Max);
 // max |q| of a tensor with largest magnitude amax quantized with exponent e (quantizing is
 // monotonic in |x|); 32767 where amax is not finite.
 int dfp_qmax_of(float amax, int exponent);
-// One pass, one thread: quantizes x with exponent e as dfp_quantize does and returns max |x|.
-// A caller that guesses e (the last step's) checks it against dfp_exponent_for_max of the
-// result and quantizes again only when the exponent moved: the same q as max pass first.
+// One pass, one thread: quantizes x with exponent e as dfp_quantize does and returns max |x|
+// (what dfp_quantize_speculating checks its guess against).
 float dfp_quantize_max(const float* x, size_t n, int exponent, int16_t* q);
+// Quantizes from the tensor's last exponent: quantize(e) quantizes with e and returns max |x|;
+// when the exponent that max calls for differs, once more with it (the tensor's range moved).
+// Leaves the exponent and max |q| of the result: the same as max pass first.
+template <typename Quantize>
+void dfp_quantize_speculating(int& exponent, int& qmax_out, int qmax, Quantize quantize) {
+  for (;;) {
+    const float amax = quantize(exponent);
+    const int want = dfp_exponent_for_max(amax, qmax);
+    if (want == exponent) {
+      qmax_out = dfp_qmax_of(amax, exponent);
+      return;
+    }
+    exponent = want;
+  }
+}
 // Quantizes x with exponent e (round to nearest, saturating); returns e for chaining.
 int dfp_quantize(const float* x, size_t n, int exponent, int16_t* q);
 // Both steps: the tensor's own exponent, then the quantization.

@@ -115,23 +115,8 @@ float fill(DfpActivation& a, const T* src, Run run) {
   return m;
 }
 
-// Quantizes with the pack's last exponent and checks it against the max found in the same
-// pass: a second pass only when the tensor's range moved (the same values as max pass first).
-template <typename Quantize>
-void quantize_speculating(int& exponent, int& qmax_out, int qmax, Quantize quantize) {
-  for (;;) {
-    const float amax = quantize(exponent);
-    const int want = dfp_exponent_for_max(amax, qmax);
-    if (want == exponent) {
-      qmax_out = dfp_qmax_of(amax, exponent);
-      return;
-    }
-    exponent = want;
-  }
-}
-
 void pack_f32(DfpActivation& a, const float* x, int qmax) {
-  quantize_speculating(a.exponent, a.qmax, qmax, [&](int e) {
+  dfp_quantize_speculating(a.exponent, a.qmax, qmax, [&](int e) {
     return fill(a, x, [e](const float* in, int cnt, int16_t* out) { return dfp_quantize_max(in, size_t(cnt), e, out); });
   });
 }
@@ -896,7 +881,7 @@ void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, i
   const size_t n = out.q.size();
   constexpr size_t kBlock = 1 << 16;
   const int blocks = int((n + kBlock - 1) / kBlock);
-  quantize_speculating(out.exponent, out.qmax, qmax, [&](int e) {
+  dfp_quantize_speculating(out.exponent, out.qmax, qmax, [&](int e) {
     float m = 0;
 #pragma omp parallel for reduction(max : m) schedule(static) if (blocks > 1)
     for (int b = 0; b < blocks; ++b) {
