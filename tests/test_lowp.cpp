@@ -25,13 +25,15 @@ std::vector<T> random_ints(size_t n, int lo, int hi, uint64_t seed) {
   return v;
 }
 
-// Odd shapes cross every block edge (MR 6, NR 32, KC 256, MC 72) and odd k pads a pair/quad.
+// Odd shapes cross every block edge (MR 6, NR 32, KC 512, MC 24, NC 512, MS 1008) and odd k
+// pads a pair/quad.
 struct Case {
   bool ta, tb;
   int m, n, k;
 };
 const Case kCases[] = {{false, false, 1, 1, 1},     {false, false, 7, 33, 5},    {true, false, 73, 45, 300},
-                       {false, true, 50, 520, 257}, {true, true, 13, 70, 513},   {false, false, 150, 600, 600}};
+                       {false, true, 50, 520, 257}, {true, true, 13, 70, 513},   {false, false, 150, 600, 600},
+                       {true, false, 1013, 530, 37}, {false, true, 1013, 40, 1030}};
 
 template <typename T, typename Gemm, size_t N>
 void check_exact(int lo, int hi, const Case (&cases)[N], Gemm gemm) {
@@ -64,14 +66,23 @@ TEST(LowpIntGemm, Int16MatchesExactIntegerReference) {
 }
 
 TEST(LowpIntGemm, Int8MatchesExactIntegerReference) { check_exact<int8_t>(-128, 127, kCases, gemm_s8s8s32); }
+// The f32-output kernel writes C itself (edge columns masked, later KC slices added): every
+// block edge, on every ISA. |sum| <= 1030 * 100^2 < 2^24: exact in f32.
 TEST(LowpIntGemm, DfpProductIsScaledIntegerProduct) {
-  const IntGemmArgs g{false, true, 20, 40, 300, 300, 300, 40};
-  const auto a = random_ints<int16_t>(size_t(20) * 300, -100, 100, 3), b = random_ints<int16_t>(size_t(40) * 300, -100, 100, 4);
-  std::vector<int64_t> ref(20 * 40);
-  reference_gemm(g, a.data(), b.data(), ref.data());
-  std::vector<float> c(20 * 40);
-  gemm_s16s16f32(g, a.data(), b.data(), 0.25f, c.data(), detected_int_isa());
-  for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(c[i], 0.25f * float(ref[i]));  // small sums: exact in f32
+  for (IntIsa isa : runnable_int_isas())
+    for (const Case& c : kCases) {
+      const IntGemmArgs g{c.ta, c.tb, c.m, c.n, c.k, c.ta ? c.m : c.k, c.tb ? c.k : c.n, c.n + 3};
+      const auto a = random_ints<int16_t>(size_t(c.m) * c.k, -100, 100, 3), b = random_ints<int16_t>(size_t(c.k) * c.n, -100, 100, 4);
+      std::vector<int64_t> ref(size_t(c.m) * c.n);
+      reference_gemm(g, a.data(), b.data(), ref.data());
+      std::vector<float> out(size_t(c.m) * g.ldc, -7.0f);
+      gemm_s16s16f32(g, a.data(), b.data(), 0.25f, out.data(), isa);
+      for (int i = 0; i < c.m; ++i)
+        for (int j = 0; j < c.n; ++j)
+          ASSERT_EQ(out[size_t(i) * g.ldc + j], 0.25f * float(ref[size_t(i) * c.n + j]))
+              << to_string(isa) << " " << c.m << "x" << c.n << "x" << c.k << " at " << i << "," << j;
+      EXPECT_EQ(out[size_t(c.m - 1) * g.ldc + c.n], -7.0f) << "wrote past the row";
+    }
 }
 
 // Regression: the DFP product once kept 256 products per int32 sum, which wrapped for

@@ -14,9 +14,13 @@ namespace paradnn::cpu::lowp {
 
 namespace {
 
-// Register tile MR x NR (6 x 32 int32: 12 zmm accumulators), cache blocks MC x KC of A
-// (about 36 KiB of int16, L1/L2) and KC x NC of B (256 KiB of int16, L2).
-constexpr int MR = 6, NR = 32, KC = 256, MC = 72, NC = 512;
+// Register tile MR x NR (6 x 32 int32: 12 zmm accumulators). Per KC slice, up to MS rows of
+// A are packed once (MS x KC); B is packed NC columns at a time (KC x NC, 512 KiB); each B
+// micro-panel (KC x NR, 32 KiB) then meets MC rows of A (MC x KC, 24 KiB) while both are
+// near L1. Measured on a Zen 4 (FC shapes 512 x 2048 x 2048): MC 24 over 72 and 144 gave
+// 1.1-1.3x (A and the B micro-panel no longer evict each other), packing A once per slice
+// instead of once per 512-column block about 1.1x; KC 512 and 2048 ran alike, 1024 slower.
+constexpr int MR = 6, NR = 32, KC = 512, MC = 24, NC = 512, MS = 1008;
 
 // A packed panel's lane: G consecutive k values of one row (or column) in one 32-bit word.
 using Micro = void (*)(const int32_t* pa, const int32_t* pb, int groups, int32_t* tile);
@@ -42,12 +46,14 @@ using Micro = void (*)(const int32_t* pa, const int32_t* pb, int groups, int32_t
     _mm512_storeu_si512(tile + r * NR + 16, c[r][1]);                                        \
   }
 
-// The same with f32 output: every `flush` groups the int32 sums are added to the f32 tile
-// and restarted, so int32 never holds more than 2 * flush products: the caller picks flush so
-// that this cannot overflow. Twelve named accumulators pinned to registers by an empty asm:
-// otherwise GCC 12 copied all of them every group (35 moves per 12 vpdpwssd) or, with an
-// array, kept them on the stack. (maskz_cvt: GCC 12 warns about the undefined
-// vector inside the plain _mm512_cvtepi32_ps.)
+// The same with f32 output, written straight into C: every `flush` groups the int32 sums
+// are added to twelve f32 accumulators (registers too: 24 + 2 B + 1 A of 32 zmm) and
+// restarted, so int32 never holds more than 2 * flush products: the caller picks flush so
+// that this cannot overflow. At the end C = (first ? 0 : C) + scale * tile, columns masked
+// at the edge. Accumulators are named and pinned to registers by an empty asm: otherwise
+// GCC 12 copied all of them every group (35 moves per 12 vpdpwssd) or, with an array, kept
+// them on the stack. (maskz_cvt: GCC 12 warns about the undefined vector inside the plain
+// _mm512_cvtepi32_ps.)
 static_assert(MR == 6, "the f32 micro-kernel below names six rows");
 #define PARADNN_LOWP_ROW_DOT(DOT, R)                                                         \
   {                                                                                          \
@@ -56,13 +62,22 @@ static_assert(MR == 6, "the f32 micro-kernel below names six rows");
     c##R##1 = DOT(c##R##1, a, b1);                                                           \
   }
 #define PARADNN_LOWP_ROW_DRAIN(R)                                                            \
-  {                                                                                          \
-    float* t = tile + R * NR;                                                                \
-    _mm512_storeu_ps(t, _mm512_add_ps(_mm512_loadu_ps(t), _mm512_maskz_cvtepi32_ps(0xffff, c##R##0)));          \
-    _mm512_storeu_ps(t + 16, _mm512_add_ps(_mm512_loadu_ps(t + 16), _mm512_maskz_cvtepi32_ps(0xffff, c##R##1))); \
+  f##R##0 = _mm512_add_ps(f##R##0, _mm512_maskz_cvtepi32_ps(0xffff, c##R##0));                \
+  f##R##1 = _mm512_add_ps(f##R##1, _mm512_maskz_cvtepi32_ps(0xffff, c##R##1));
+#define PARADNN_LOWP_ROW_STORE(R)                                                            \
+  if (R < out.rows) {                                                                        \
+    float* o = out.c + size_t(R) * out.ldc;                                                  \
+    const __m512 v0 = _mm512_mul_ps(scale, f##R##0), v1 = _mm512_mul_ps(scale, f##R##1);     \
+    _mm512_mask_storeu_ps(o, m0, out.first ? v0 : _mm512_add_ps(_mm512_maskz_loadu_ps(m0, o), v0));                \
+    _mm512_mask_storeu_ps(o + 16, m1, out.first ? v1 : _mm512_add_ps(_mm512_maskz_loadu_ps(m1, o + 16), v1));      \
   }
 #define PARADNN_LOWP_MICRO_ZMM_F32(DOT)                                                      \
-  for (int i = 0; i < MR * NR; i += 16) _mm512_storeu_ps(tile + i, _mm512_setzero_ps());      \
+  for (int r = 0; r < out.rows; ++r) {                                                       \
+    _mm_prefetch(reinterpret_cast<const char*>(out.c + size_t(r) * out.ldc), _MM_HINT_T0);    \
+    _mm_prefetch(reinterpret_cast<const char*>(out.c + size_t(r) * out.ldc + 16), _MM_HINT_T0); \
+  }                                                                                          \
+  __m512 f00 = _mm512_setzero_ps(), f01 = f00, f10 = f00, f11 = f00, f20 = f00, f21 = f00;   \
+  __m512 f30 = f00, f31 = f00, f40 = f00, f41 = f00, f50 = f00, f51 = f00;                   \
   for (int g0 = 0; g0 < groups; g0 += flush) {                                               \
     __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00; \
     __m512i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                \
@@ -76,9 +91,25 @@ static_assert(MR == 6, "the f32 micro-kernel below names six rows");
     }                                                                                        \
     PARADNN_LOWP_ROW_DRAIN(0) PARADNN_LOWP_ROW_DRAIN(1) PARADNN_LOWP_ROW_DRAIN(2)            \
     PARADNN_LOWP_ROW_DRAIN(3) PARADNN_LOWP_ROW_DRAIN(4) PARADNN_LOWP_ROW_DRAIN(5)            \
-  }
+    __asm__("" : "+v"(f00), "+v"(f01), "+v"(f10), "+v"(f11), "+v"(f20), "+v"(f21),          \
+                 "+v"(f30), "+v"(f31), "+v"(f40), "+v"(f41), "+v"(f50), "+v"(f51));        \
+  }                                                                                          \
+  const __m512 scale = _mm512_set1_ps(out.scale);                                            \
+  const __mmask16 m0 = __mmask16(out.cols >= 16 ? 0xffff : (1u << out.cols) - 1);            \
+  const __mmask16 m1 = __mmask16(out.cols >= 32 ? 0xffff : out.cols <= 16 ? 0 : (1u << (out.cols - 16)) - 1); \
+  PARADNN_LOWP_ROW_STORE(0) PARADNN_LOWP_ROW_STORE(1) PARADNN_LOWP_ROW_STORE(2)              \
+  PARADNN_LOWP_ROW_STORE(3) PARADNN_LOWP_ROW_STORE(4) PARADNN_LOWP_ROW_STORE(5)
 
 #define PARADNN_MADDWD_512(c, a, b) _mm512_add_epi32(c, _mm512_madd_epi16(a, b))
+
+// Where an f32 tile goes: rows x cols of C at c (row stride ldc), scaled; the first KC slice
+// overwrites, later ones add.
+struct F32Out {
+  float* c;
+  int ldc, rows, cols;
+  float scale;
+  bool first;
+};
 
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void micro_s16_vnni(const int32_t* pa, const int32_t* pb,
                                                                            int groups, int32_t* tile) {
@@ -92,12 +123,12 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void micro_u8s8_vnni(cons
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void micro_s16_f32_vnni(const int32_t* pa, const int32_t* pb,
-                                                                               int groups, int flush, float* tile) {
+                                                                               int groups, int flush, const F32Out& out) {
   PARADNN_LOWP_MICRO_ZMM_F32(_mm512_dpwssd_epi32)
 }
 
 __attribute__((target("avx512f,avx512bw"))) void micro_s16_f32_avx512bw(const int32_t* pa, const int32_t* pb, int groups,
-                                                                        int flush, float* tile) {
+                                                                        int flush, const F32Out& out) {
   PARADNN_LOWP_MICRO_ZMM_F32(PARADNN_MADDWD_512)
 }
 
@@ -152,16 +183,20 @@ Micro s16_micro(IntIsa isa) {
 
 // f32 output for the other ISAs: the int32 kernel on `flush`-group chunks, summed in f32.
 template <Micro M>
-void micro_s16_f32_chunked(const int32_t* pa, const int32_t* pb, int groups, int flush, float* tile) {
+void micro_s16_f32_chunked(const int32_t* pa, const int32_t* pb, int groups, int flush, const F32Out& out) {
   alignas(64) int32_t part[MR * NR];
-  std::fill(tile, tile + MR * NR, 0.0f);
+  float tile[MR * NR] = {};
   for (int g0 = 0; g0 < groups; g0 += flush) {
     M(pa + g0 * MR, pb + g0 * NR, std::min(flush, groups - g0), part);
     for (int i = 0; i < MR * NR; ++i) tile[i] += float(part[i]);
   }
+  for (int r = 0; r < out.rows; ++r) {
+    float* o = out.c + size_t(r) * out.ldc;
+    for (int j = 0; j < out.cols; ++j) o[j] = (out.first ? 0.0f : o[j]) + out.scale * tile[r * NR + j];
+  }
 }
 
-using MicroF32 = void (*)(const int32_t* pa, const int32_t* pb, int groups, int flush, float* tile);
+using MicroF32 = void (*)(const int32_t* pa, const int32_t* pb, int groups, int flush, const F32Out& out);
 
 MicroF32 s16_f32_micro(IntIsa isa) {
   switch (isa) {
@@ -217,19 +252,81 @@ bool has_avx512f() {
   return yes;
 }
 
-// The k-contiguous case as gathers: d[g * W + r] = the k pair (2g, 2g + 1) of row r (r < live),
-// 16 rows a gather (element offsets in int16 units, scale 2: any alignment).
+bool has_avx512bw() {
+  static const bool yes = cpu_features().cpuid.avx512f && cpu_features().cpuid.avx512bw;
+  return yes;
+}
+
+// 16 x 16 32-bit transpose in registers: r[i] lane j <-> r[j] lane i. (GCC 12's headers
+// pass an undefined vector to these shuffles' builtins and warn about it.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // u[i + j], 128-bit lane L: column 4L + j of rows i..i+3
+    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int j = 0; j < 4; ++j) {  // gather lane L of u[j], u[4 + j], u[8 + j], u[12 + j]
+    const __m512i a = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88), b = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xdd);
+    const __m512i c = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88), d = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xdd);
+    r[j] = _mm512_shuffle_i32x4(a, c, 0x88);
+    r[4 + j] = _mm512_shuffle_i32x4(b, d, 0x88);
+    r[8 + j] = _mm512_shuffle_i32x4(a, c, 0xdd);
+    r[12 + j] = _mm512_shuffle_i32x4(b, d, 0xdd);
+  }
+}
+#pragma GCC diagnostic pop
+
+// The k-contiguous case: d[g * W + r] = the k pair (2g, 2g + 1) of row r (r < live), a
+// 16-row x 16-pair block at a time: 16 row loads, a transpose, 16 stores. (Gathers down the
+// rows were 4x slower: rows 4 KiB apart share an L1 set, and 16 of them evict each other.)
 template <int W>
 __attribute__((target("avx512f"))) void pack_rows_avx512(const int16_t* row0, int ld, int live, int pairs, int32_t* d) {
-  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(ld));
   for (int v = 0; v < W; v += 16) {
     const int l = std::clamp(live - v, 0, 16);
     if (l == 0) break;
-    const __mmask16 m = l == 16 ? __mmask16(0xffff) : __mmask16((1u << l) - 1);
     const __mmask16 store = W - v >= 16 ? __mmask16(0xffff) : __mmask16((1u << (W - v)) - 1);
-    const int16_t* base = row0 + size_t(v) * ld;
-    for (int g = 0; g < pairs; ++g)
-      _mm512_mask_storeu_epi32(d + size_t(g) * W + v, store, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, base + 2 * g, 2));
+    for (int g0 = 0; g0 < pairs; g0 += 16) {
+      const int gn = std::min(16, pairs - g0);
+      const __mmask16 part = gn == 16 ? __mmask16(0xffff) : __mmask16((1u << gn) - 1);
+      __m512i r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < l ? _mm512_maskz_loadu_epi32(part, row0 + size_t(v + i) * ld + 2 * g0) : _mm512_setzero_si512();
+      transpose16(r);
+      for (int g = 0; g < gn; ++g) _mm512_mask_storeu_epi32(d + size_t(g0 + g) * W + v, store, r[g]);
+    }
+  }
+}
+
+// The other case, AVX-512BW: the k pair (2g, 2g + 1) of `live` consecutive rows are two
+// runs of int16 one row stride apart; one vpermt2w per 16 words interleaves them.
+template <int W>
+__attribute__((target("avx512f,avx512bw"))) void pack_pairs_avx512(const int16_t* lo, int ld, int live, int groups, int pairs,
+                                                                   int32_t* d) {
+  alignas(64) static constexpr int16_t low_half[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+                                                       8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+  const __m512i idx0 = _mm512_load_si512(low_half), idx1 = _mm512_add_epi16(idx0, _mm512_set1_epi16(16));
+  for (int v = 0; v < W; v += 32) {
+    const int l = std::clamp(live - v, 0, 32);
+    const __mmask32 m = l == 32 ? ~__mmask32(0) : __mmask32((1u << l) - 1);
+    const int stored = std::min(32, W - v);  // words this chunk owns in the panel (rows past live: zero)
+    const __mmask16 s0 = __mmask16(stored >= 16 ? 0xffff : (1u << stored) - 1);
+    const __mmask16 s1 = __mmask16(stored >= 32 ? 0xffff : stored <= 16 ? 0 : (1u << (stored - 16)) - 1);
+    for (int g = 0; g < groups; ++g) {
+      const int16_t* row = lo + size_t(2 * g) * ld + v;
+      const __m512i a = _mm512_maskz_loadu_epi16(m, row);
+      const __m512i b = g < pairs ? _mm512_maskz_loadu_epi16(m, row + ld) : _mm512_setzero_si512();
+      int32_t* out = d + size_t(g) * W + v;
+      _mm512_mask_storeu_epi32(out, s0, _mm512_permutex2var_epi16(a, idx0, b));
+      if (s1) _mm512_mask_storeu_epi32(out + 16, s1, _mm512_permutex2var_epi16(a, idx1, b));
+    }
   }
 }
 
@@ -250,6 +347,9 @@ void pack(const S16Source& s, int r0, int rows, int k0, int kb, int32_t* dst) {
         for (int g = 0; g < pairs; ++g) std::memcpy(d + g * W + r, src + 2 * g, 4);
         if (pairs < groups) d[pairs * W + r] = uint16_t(src[kb - 1]);
       }
+    } else if (has_avx512bw()) {
+      pack_pairs_avx512<W>(s.data + size_t(k0) * s.ld + first, s.ld, live, groups, pairs, d);
+      continue;  // rows past the edge are zero already
     } else {
       for (int g = 0; g < groups; ++g) {
         const uint16_t* lo = reinterpret_cast<const uint16_t*>(s.data) + size_t(k0 + 2 * g) * s.ld + first;
@@ -265,31 +365,32 @@ void pack(const S16Source& s, int r0, int rows, int k0, int kb, int32_t* dst) {
 }
 
 // The blocked loop nest over output rows [i0, i1) and columns [j0, j1), on one thread.
-// enc_a(i, p) and enc_b(j, p) give the packed bits of one element; emit(tile, i, j, rows,
-// cols, first) stores a finished tile (of T: int32 or f32) of one KC slice.
-template <int G, typename T, typename EncA, typename EncB, typename Kernel, typename Emit>
-void blocked_range(const IntGemmArgs& g, int i0, int i1, int j0, int j1, EncA enc_a, EncB enc_b, Kernel micro, Emit emit) {
+// enc_a(i, p) and enc_b(j, p) give the packed bits of one element; tile(pa, pb, groups, i, j,
+// rows, cols, first) multiplies two packed micro-panels and stores the result (the tile at
+// row i, column j, of one KC slice: the first overwrites). Up to MS rows of A are packed once
+// per KC slice and read for every NC block of B.
+template <int G, typename EncA, typename EncB, typename Tile>
+void blocked_range(const IntGemmArgs& g, int i0, int i1, int j0, int j1, EncA enc_a, EncB enc_b, Tile tile) {
+  static_assert(MC % MR == 0 && MS % MC == 0);
   const int kc_groups = KC / G;
   // Packing buffers live as long as their thread (no allocation or zeroing per call).
   static thread_local std::vector<int32_t> pa, pb;
-  pa.resize(std::max(pa.size(), size_t(MC) * kc_groups));
-  pb.resize(std::max(pb.size(), size_t(NC) * kc_groups));
-  alignas(64) T tile[MR * NR];
-  for (int n0 = j0; n0 < j1; n0 += NC) {
-    const int nb = std::min(NC, j1 - n0);
-    const int panels_b = (nb + NR - 1) / NR;
-    for (int k0 = 0; k0 < g.k; k0 += KC) {
-      const int kb = std::min(KC, g.k - k0);
-      const int groups = (kb + G - 1) / G;
-      pack<G, NR>(enc_b, n0, nb, k0, kb, pb.data());
-      for (int m0 = i0; m0 < i1; m0 += MC) {
-        const int mb = std::min(MC, i1 - m0);
-        pack<G, MR>(enc_a, m0, mb, k0, kb, pa.data());
-        for (int ip = 0; ip * MR < mb; ++ip)
-          for (int jp = 0; jp < panels_b; ++jp) {
-            micro(pa.data() + size_t(ip) * groups * MR, pb.data() + size_t(jp) * groups * NR, groups, tile);
-            emit(tile, m0 + ip * MR, n0 + jp * NR, std::min(MR, mb - ip * MR), std::min(NR, nb - jp * NR), k0 == 0);
-          }
+  pa.resize(std::max(pa.size(), size_t(std::min(MS, (i1 - i0 + MR - 1) / MR * MR)) * kc_groups));
+  pb.resize(std::max(pb.size(), size_t(std::min(NC, (j1 - j0 + NR - 1) / NR * NR)) * kc_groups));
+  for (int k0 = 0; k0 < g.k; k0 += KC) {
+    const int kb = std::min(KC, g.k - k0);
+    const int groups = (kb + G - 1) / G;
+    for (int s0 = i0; s0 < i1; s0 += MS) {
+      const int sb = std::min(MS, i1 - s0);
+      pack<G, MR>(enc_a, s0, sb, k0, kb, pa.data());
+      for (int n0 = j0; n0 < j1; n0 += NC) {
+        const int nb = std::min(NC, j1 - n0);
+        pack<G, NR>(enc_b, n0, nb, k0, kb, pb.data());
+        for (int m0 = 0; m0 < sb; m0 += MC)  // each B micro-panel meets MC rows of A in L1
+          for (int jp = 0; jp * NR < nb; ++jp)
+            for (int ip = m0 / MR; ip * MR < std::min(sb, m0 + MC); ++ip)
+              tile(pa.data() + size_t(ip) * groups * MR, pb.data() + size_t(jp) * groups * NR, groups, s0 + ip * MR,
+                   n0 + jp * NR, std::min(MR, sb - ip * MR), std::min(NR, nb - jp * NR), k0 == 0);
       }
     }
   }
@@ -297,8 +398,8 @@ void blocked_range(const IntGemmArgs& g, int i0, int i1, int j0, int j1, EncA en
 
 // Splits C into one block per OpenMP thread (columns first, then rows), each computed
 // without synchronization: barriers per cache block stall when cores are shared.
-template <int G, typename T, typename EncA, typename EncB, typename Kernel, typename Emit>
-void blocked_gemm(const IntGemmArgs& g, EncA enc_a, EncB enc_b, Kernel micro, Emit emit) {
+template <int G, typename EncA, typename EncB, typename Tile>
+void blocked_gemm(const IntGemmArgs& g, EncA enc_a, EncB enc_b, Tile tile) {
   const int threads = std::max(1, omp_get_max_threads());
   const int col_parts = std::max(1, std::min(threads, (g.n + NR - 1) / NR));
   const int row_parts = std::max(1, std::min(threads / col_parts, (g.m + MR - 1) / MR));
@@ -309,7 +410,7 @@ void blocked_gemm(const IntGemmArgs& g, EncA enc_a, EncB enc_b, Kernel micro, Em
     for (int cp = 0; cp < col_parts; ++cp) {
       const int i0 = rp * row_step, j0 = cp * col_step;
       if (i0 < g.m && j0 < g.n)
-        blocked_range<G, T>(g, i0, std::min(g.m, i0 + row_step), j0, std::min(g.n, j0 + col_step), enc_a, enc_b, micro, emit);
+        blocked_range<G>(g, i0, std::min(g.m, i0 + row_step), j0, std::min(g.n, j0 + col_step), enc_a, enc_b, tile);
     }
 }
 
@@ -322,8 +423,11 @@ auto encoder(const T* data, int ld, bool trans, bool by_column) {
   };
 }
 
-auto int32_emit(const IntGemmArgs& g, int32_t* c) {
-  return [&g, c](const int32_t* tile, int i0, int j0, int rows, int cols, bool first) {
+// An int32 micro-kernel's tile, stored into C.
+auto int32_tile(const IntGemmArgs& g, Micro micro, int32_t* c) {
+  return [&g, micro, c](const int32_t* pa, const int32_t* pb, int groups, int i0, int j0, int rows, int cols, bool first) {
+    alignas(64) int32_t tile[MR * NR];
+    micro(pa, pb, groups, tile);
     for (int r = 0; r < rows; ++r) {
       int32_t* out = c + size_t(i0 + r) * g.ldc + j0;
       for (int j = 0; j < cols; ++j) out[j] = first ? tile[r * NR + j] : out[j] + tile[r * NR + j];
@@ -378,8 +482,7 @@ void gemm_s16s16s32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, in
     for (int i = 0; i < g.m; ++i) std::fill(c + size_t(i) * g.ldc, c + size_t(i) * g.ldc + g.n, 0);
     return;
   }
-  blocked_gemm<2, int32_t>(g, s16_source(a, g.lda, g.trans_a, false), s16_source(b, g.ldb, g.trans_b, true), s16_micro(isa),
-                           int32_emit(g, c));
+  blocked_gemm<2>(g, s16_source(a, g.lda, g.trans_a, false), s16_source(b, g.ldb, g.trans_b, true), int32_tile(g, s16_micro(isa), c));
 }
 
 void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa, int max_a,
@@ -396,15 +499,11 @@ void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, fl
   const int64_t bound = 2 * int64_t(max_a) * max_b;
   const int flush = int(std::clamp<int64_t>(bound ? INT32_MAX / bound : KC, 1, KC));
   const MicroF32 micro = s16_f32_micro(isa);
-  blocked_gemm<2, float>(
-      g, s16_source(a, g.lda, g.trans_a, false), s16_source(b, g.ldb, g.trans_b, true),
-      [micro, flush](const int32_t* pa, const int32_t* pb, int groups, float* tile) { micro(pa, pb, groups, flush, tile); },
-      [&g, c, scale](const float* tile, int i0, int j0, int rows, int cols, bool first) {
-        for (int r = 0; r < rows; ++r) {
-          float* out = c + size_t(i0 + r) * g.ldc + j0;
-          for (int j = 0; j < cols; ++j) out[j] = (first ? 0.0f : out[j]) + scale * tile[r * NR + j];
-        }
-      });
+  blocked_gemm<2>(g, s16_source(a, g.lda, g.trans_a, false), s16_source(b, g.ldb, g.trans_b, true),
+                  [&g, micro, flush, c, scale](const int32_t* pa, const int32_t* pb, int groups, int i0, int j0, int rows, int cols,
+                                               bool first) {
+                    micro(pa, pb, groups, flush, F32Out{c + size_t(i0) * g.ldc + j0, g.ldc, rows, cols, scale, first});
+                  });
 }
 
 void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_t* c, IntIsa isa) {
@@ -427,7 +526,7 @@ void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_
   const Operand<int8_t> ob{b, g.ldb, g.trans_b};
   const Operand<int8_t> oa{a, g.lda, g.trans_a};
   auto enc_a = [oa](int i, int p) { return uint8_t(int(oa.at(i, p)) + 128); };
-  blocked_gemm<4, int32_t>(g, enc_a, encoder(b, g.ldb, g.trans_b, true), micro_u8s8_vnni, int32_emit(g, c));
+  blocked_gemm<4>(g, enc_a, encoder(b, g.ldb, g.trans_b, true), int32_tile(g, micro_u8s8_vnni, c));
   std::vector<int32_t> compensation(g.n, 0);
   for (int p = 0; p < g.k; ++p)
     for (int j = 0; j < g.n; ++j) compensation[j] += 128 * int32_t(ob.at(p, j));
