@@ -220,7 +220,8 @@ TEST(LowpDfpConv, DeepAndStemLayersMatchIntegerReference) {
     const auto x = random_s16(x_size(s), -40, 40, seed++), w = random_s16(w_size(s), -40, 40, seed++);
     const auto dy = random_s16(y_size(s), -40, 40, seed++);
     check_integer(s, x, w, dy, true, false, "deep/stem small values");
-    const auto xf = full_scale(x_size(s), kDfpGemmMax, 1, seed++), wf = full_scale(w_size(s), kDfpGemmMax, 1, seed++);
+    // The ranges training quantizes to: 15-bit activations (8-pair chains), 12-bit w and dy.
+    const auto xf = full_scale(x_size(s), kDfpActivationMax, 1, seed++), wf = full_scale(w_size(s), kDfpGemmMax, 1, seed++);
     const auto dyf = full_scale(y_size(s), kDfpGemmMax, -1, seed++);
     check_integer(s, xf, wf, dyf, false, true, "deep/stem full scale aligned");
   }
@@ -308,7 +309,7 @@ TEST(LowpDfpConv, PacksAreReusedAcrossSteps) {
     for (auto& v : w) v *= 1.5f;
     dfp_pack_input(s, x.data(), qx);
     dfp_pack_weights(s, w.data(), qw);
-    EXPECT_EQ(qx.exponent, dfp_exponent(x.data(), x.size(), kDfpGemmMax));
+    EXPECT_EQ(qx.exponent, dfp_exponent(x.data(), x.size(), kDfpActivationMax));
     EXPECT_EQ(qw.exponent, dfp_exponent(w.data(), w.size(), kDfpGemmMax));
     std::vector<int16_t> wq(w.size());
     dfp_quantize(w.data(), w.size(), qw.exponent, wq.data());
@@ -316,8 +317,8 @@ TEST(LowpDfpConv, PacksAreReusedAcrossSteps) {
     int wmax = 0;
     for (int16_t v : wq) wmax = std::max(wmax, std::abs(int(v)));
     EXPECT_EQ(qw.qmax, wmax);
-    EXPECT_LE(qx.qmax, kDfpGemmMax);
-    EXPECT_GT(qx.qmax, kDfpGemmMax / 2);
+    EXPECT_LE(qx.qmax, kDfpActivationMax);
+    EXPECT_GT(qx.qmax, kDfpActivationMax / 2);
     dfp_conv_forward(s, qx, qw, nullptr, y1.data(), detected_int_isa());
     dfp_conv_forward(s, x.data(), w.data(), nullptr, y2.data());
     for (size_t i = 0; i < y1.size(); ++i) ASSERT_EQ(y1[i], y2[i]) << "scale " << scale;

@@ -1,7 +1,8 @@
 // Dense and conv ops of an int16_dfp graph: INT16 dynamic fixed point products (Das et al.
 // 2018) from platforms/cpu/lowp, every other op in f32 through oneDNN. Each tensor a product
-// reads is quantized once per step with one shared exponent (12 magnitude bits of headroom,
-// kDfpGemmMax) and kept for the backward products that read it too (x for backward-weights,
+// reads is quantized once per step with one shared exponent (activations to the full int16
+// range, weights and gradients to 12 bits: lowp/dfp.hpp says why) and kept for the backward
+// products that read it too (x for backward-weights,
 // w for backward-data, dy for both); int16 products accumulate in int32 chains restarted
 // before they can overflow, and are scaled back to f32. Weights keep f32 masters; a fused
 // ReLU runs on the f32 output and its backward is the usual oneDNN eltwise call.
@@ -69,7 +70,7 @@ void build_dense_dfp(Lowering& ctx, int i) {
   auto st = std::make_shared<State>();
   const memory w = wb.w->w, b = wb.b ? wb.b->w : memory();
   ctx.add_kernel(i, Phase::fwd, "paradnn:dfp_gemm:" + lowp::to_string(isa), [=] {
-    st->x.quantize(data(x), static_cast<size_t>(r.rows * r.features));
+    st->x.quantize(data(x), static_cast<size_t>(r.rows * r.features), lowp::kDfpActivationMax);
     st->w.quantize(data(w), static_cast<size_t>(out * r.features));
     float* yp = data(y);
     product(false, true, r.rows, out, r.features, st->x, st->w, yp, isa);

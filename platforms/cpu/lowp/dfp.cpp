@@ -117,10 +117,10 @@ void dfp_dequantize(const int16_t* q, size_t n, int exponent, float* x) {
   for (size_t i = 0; i < n; ++i) x[i] = step * q[i];
 }
 
-void DfpTensor::quantize(const float* x, size_t n) {
+void DfpTensor::quantize(const float* x, size_t n, int qmax_wanted) {
   q.resize(n);
   std::vector<float> part(omp_get_max_threads(), 0.0f);
-  dfp_quantize_speculating(exponent, qmax, kDfpGemmMax, [&](int e) {
+  dfp_quantize_speculating(exponent, qmax, qmax_wanted, [&](int e) {
     in_chunks(n, [&](size_t b, size_t c) { part[omp_get_thread_num()] = dfp_quantize_max(x + b, c, e, q.data() + b); });
     return *std::max_element(part.begin(), part.end());
   });

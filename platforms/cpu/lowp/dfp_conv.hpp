@@ -72,9 +72,9 @@ struct DfpConvWeights {
 };
 
 // Quantize-and-pack (one pass after the exponent's max pass). qmax: the magnitude the tensor's
-// max is mapped to (kDfpGemmMax leaves int32 room for 128-product chains). `out` is reused
+// max is mapped to (activations the full range, weights and gradients 12 bits: dfp.hpp). `out` is reused
 // across calls (its buffer is only reallocated when the shape changes).
-void dfp_pack_input(const ConvShape& s, const float* x, DfpActivation& out, int qmax = kDfpGemmMax);
+void dfp_pack_input(const ConvShape& s, const float* x, DfpActivation& out, int qmax = kDfpActivationMax);
 void dfp_pack_grad_output(const ConvShape& s, const float* dy, DfpActivation& out, int qmax = kDfpGemmMax);
 void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, int qmax = kDfpGemmMax);
 // The same from values already in DFP (int16, same layouts, value = q * 2^exponent); |q| <= 32767.

@@ -72,9 +72,9 @@ double FcTrainer::gemm_flops_per_step() const {
   return f;
 }
 
-void FcTrainer::quantize(const std::vector<float>& x, Dfp& d) {
+void FcTrainer::quantize(const std::vector<float>& x, Dfp& d, int qmax) {
   if (precision_ != Precision::int16_dfp) return;
-  d.quantize(x.data(), x.size());
+  d.quantize(x.data(), x.size(), qmax);
 }
 
 void FcTrainer::product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c, const Dfp& qa,
@@ -97,7 +97,7 @@ void FcTrainer::forward(const Batch& batch) {
   for (size_t l = 0; l + 1 < dims_.size(); ++l) {
     const int in = dims_[l], out = dims_[l + 1];
     float* y = act_[l + 1].data();
-    quantize(act_[l], qact_[l]);
+    quantize(act_[l], qact_[l], kDfpActivationMax);
     quantize(w_[l], qw_[l]);
     product(false, false, bs, out, in, act_[l].data(), w_[l].data(), y, qact_[l], qw_[l]);
     const bool relu = l + 2 < dims_.size();

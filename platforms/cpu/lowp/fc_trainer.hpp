@@ -56,7 +56,7 @@ class FcTrainer {
   double softmax_loss(const Batch& batch);  // leaves dlogits
   // A tensor in DFP: quantized once per step and used by both products that read it.
   using Dfp = DfpTensor;
-  void quantize(const std::vector<float>& x, Dfp& d);
+  void quantize(const std::vector<float>& x, Dfp& d, int qmax = kDfpGemmMax);  // (int16_dfp only)
   // c = op(a) op(b); in INT16 DFP from qa and qb, the operands' quantized copies; in hadamard4
   // with stochastic rounding for the operand that is a gradient (grad_a / grad_b).
   void product(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c, const Dfp& qa, const Dfp& qb,
