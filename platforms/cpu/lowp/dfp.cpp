@@ -7,21 +7,14 @@
 #include <cmath>
 #include <vector>
 
-#include "platforms/cpu/probes/cpu_platform.hpp"
 
 namespace paradnn::cpu::lowp {
 
 namespace {
 
 // Built for the baseline ISA, the scalar loops below call libm's nearbyintf per element and
-// do not vectorize: AVX-512 versions, chosen at run time, do 16 elements per instruction.
-bool has_avx512() {
-  static const bool yes = [] {
-    const CpuidFlags c = cpu_features().cpuid;
-    return c.avx512f && c.avx512bw;
-  }();
-  return yes;
-}
+// do not vectorize: AVX-512 versions, chosen at run time (has_avx512bw), do 16 elements per
+// instruction.
 
 // GCC 12's AVX-512 headers pass _mm512_undefined_*() to the builtins and warn about it.
 #pragma GCC diagnostic push
@@ -83,7 +76,7 @@ int dfp_qmax_of(float amax, int exponent) {
 
 float dfp_quantize_max(const float* x, size_t n, int exponent, int16_t* q) {
   const float inv_step = std::ldexp(1.0f, -exponent);
-  if (has_avx512()) return quantize_max_avx512(x, n, inv_step, q);
+  if (has_avx512bw()) return quantize_max_avx512(x, n, inv_step, q);
   float m = 0;
   for (size_t i = 0; i < n; ++i) {
     m = std::max(m, std::fabs(x[i]));
@@ -94,7 +87,7 @@ float dfp_quantize_max(const float* x, size_t n, int exponent, int16_t* q) {
 
 int dfp_exponent(const float* x, size_t n, int qmax) {
   float amax = 0;
-  if (has_avx512()) {
+  if (has_avx512bw()) {
     std::vector<float> part(omp_get_max_threads(), 0.0f);
     in_chunks(n, [&](size_t b, size_t c) { part[omp_get_thread_num()] = abs_max_avx512(x + b, c); });
     for (float p : part) amax = std::max(amax, p);

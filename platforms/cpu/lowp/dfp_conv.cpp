@@ -68,14 +68,6 @@ void set_layout(DfpActivation& a, int n, int h, int w, int c, const Pads& p) {
   a.n = n, a.h = h, a.w = w, a.c = c, a.top = p.top, a.left = p.left, a.hp = hp, a.wp = wp, a.cp = cp;
 }
 
-bool has_avx512bw() {
-  static const bool yes = [] {
-    const auto isas = runnable_int_isas();
-    return std::find(isas.begin(), isas.end(), IntIsa::avx512bw) != isas.end();
-  }();
-  return yes;
-}
-
 // int16 source: a copy; returns max |q| (as a float, exactly).
 float copy_run(const int16_t* x, int n, int16_t* q) {
   int m = 0;

@@ -252,11 +252,6 @@ bool has_avx512f() {
   return yes;
 }
 
-bool has_avx512bw() {
-  static const bool yes = cpu_features().cpuid.avx512f && cpu_features().cpuid.avx512bw;
-  return yes;
-}
-
 // 16 x 16 32-bit transpose in registers: r[i] lane j <-> r[j] lane i. (GCC 12's headers
 // pass an undefined vector to these shuffles' builtins and warn about it.)
 #pragma GCC diagnostic push
@@ -465,6 +460,11 @@ std::vector<IntIsa> runnable_int_isas() {
 }
 
 IntIsa detected_int_isa() { return runnable_int_isas().front(); }
+
+bool has_avx512bw() {
+  static const bool yes = cpu_features().cpuid.avx512f && cpu_features().cpuid.avx512bw;
+  return yes;
+}
 
 std::string to_string(IntIsa isa) {
   switch (isa) {

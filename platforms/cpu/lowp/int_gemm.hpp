@@ -16,6 +16,9 @@ enum class IntIsa { avx512_vnni, avx512bw, avx2, scalar };
 IntIsa detected_int_isa();  // the best this CPU runs
 std::vector<IntIsa> runnable_int_isas();  // every one this CPU runs, best first (tests run them all)
 std::string to_string(IntIsa isa);  // also names the instruction, e.g. "avx512_vnni (vpdpwssd)"
+// AVX-512 F and BW: what the lowp packing and quantizing loops' vector versions need (built
+// for the baseline ISA, their scalar versions do not vectorize).
+bool has_avx512bw();
 
 struct IntGemmArgs {
   bool trans_a = false, trans_b = false;
