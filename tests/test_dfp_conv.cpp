@@ -13,6 +13,7 @@
 #include "platforms/cpu/lowp/dfp.hpp"
 #include "platforms/cpu/lowp/dfp_conv.hpp"
 #include "platforms/cpu/lowp/int_gemm.hpp"
+#include "tests/test_helpers.hpp"
 
 namespace paradnn::cpu::lowp {
 namespace {
@@ -77,14 +78,6 @@ std::vector<T> ref_backward_weights(const ConvShape& s, const std::vector<T>& x,
       for (int c = 0; c < s.c; ++c) dw[(k * taps + tap) * s.c + c] += dy[yp * s.k + k] * x[xp * s.c + c];
   });
   return dw;
-}
-
-std::vector<int16_t> random_s16(size_t n, int lo, int hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> d(lo, hi);
-  std::vector<int16_t> v(n);
-  for (auto& x : v) x = int16_t(d(rng));
-  return v;
 }
 
 // Every element at +-top: `sign` 0 random signs, else all of that sign.
@@ -182,8 +175,8 @@ TEST(LowpDfpConv, MatchesExactIntegerReferenceOnEveryIsa) {
   uint64_t seed = 1;
   for (const ConvShape& s : kShapes) {
     // Small values: every partial sum below 2^24, so f32 holds them exactly.
-    const auto x = random_s16(x_size(s), -40, 40, seed++), w = random_s16(w_size(s), -40, 40, seed++);
-    const auto dy = random_s16(y_size(s), -40, 40, seed++);
+    const auto x = random_ints<int16_t>(x_size(s), -40, 40, seed++), w = random_ints<int16_t>(w_size(s), -40, 40, seed++);
+    const auto dy = random_ints<int16_t>(y_size(s), -40, 40, seed++);
     check_integer(s, x, w, dy, true, false, "small values");
   }
 }
@@ -217,8 +210,8 @@ TEST(LowpDfpConv, DeepAndStemLayersMatchIntegerReference) {
   omp_set_num_threads(2);  // the path depends on chunks per thread
   uint64_t seed = 500;
   for (const ConvShape& s : shapes) {
-    const auto x = random_s16(x_size(s), -40, 40, seed++), w = random_s16(w_size(s), -40, 40, seed++);
-    const auto dy = random_s16(y_size(s), -40, 40, seed++);
+    const auto x = random_ints<int16_t>(x_size(s), -40, 40, seed++), w = random_ints<int16_t>(w_size(s), -40, 40, seed++);
+    const auto dy = random_ints<int16_t>(y_size(s), -40, 40, seed++);
     check_integer(s, x, w, dy, true, false, "deep/stem small values");
     // The ranges training quantizes to: 15-bit activations (8-pair chains), 12-bit w and dy.
     const auto xf = full_scale(x_size(s), kDfpActivationMax, 1, seed++), wf = full_scale(w_size(s), kDfpGemmMax, 1, seed++);

@@ -16,17 +16,12 @@
 #include "platforms/cpu/lowp/hadamard4_bench.hpp"
 #include "platforms/cpu/lowp/incremental_trainer.hpp"
 #include "platforms/cpu/lowp/lowp_bench.hpp"
+#include "tests/test_helpers.hpp"
 
 namespace paradnn::cpu::lowp {
 namespace {
 
-std::vector<int8_t> random_s4(size_t n, uint64_t seed, int bound = kS4Max) {
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> d(-bound, bound);
-  std::vector<int8_t> v(n);
-  for (int8_t& x : v) x = int8_t(d(rng));
-  return v;
-}
+std::vector<int8_t> random_s4(size_t n, uint64_t seed, int bound = kS4Max) { return random_ints<int8_t>(n, -bound, bound, seed); }
 
 std::vector<int8_t> signs7(size_t n, uint64_t seed, bool all_positive) {
   std::mt19937_64 rng(seed);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,16 @@ inline double max_rel_diff(const std::vector<float>& a, const std::vector<float>
     diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
   }
   return scale > 0 ? diff / scale : diff;
+}
+
+// n integers drawn uniformly from [lo, hi] (seeded), stored as T.
+template <typename T>
+std::vector<T> random_ints(size_t n, int lo, int hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<T> v(n);
+  for (T& x : v) x = T(d(rng));
+  return v;
 }
 
 // The names of the parameters a graph owns (tied users excluded), in graph order.

@@ -19,6 +19,7 @@
 #include "platforms/cpu/probes/cpu_platform.hpp"
 #include "platforms/cpu/cpu_backend.hpp"
 #include "platforms/cpu/backend/onednn_executable.hpp"
+#include "tests/test_helpers.hpp"
 
 using namespace paradnn;
 
@@ -26,13 +27,7 @@ namespace {
 
 bool have_vnni() { return cpu::cpu_features().vnni; }
 
-std::vector<float> integers(size_t n, int lo, int hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> u(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = static_cast<float>(u(rng));
-  return v;
-}
+std::vector<float> integers(size_t n, int lo, int hi, uint64_t seed) { return random_ints<float>(n, lo, hi, seed); }
 
 // Integer weights whose every output channel reaches +-127: per-channel scale exactly 1.
 std::vector<float> unit_scale_weights(int64_t out, int64_t per, uint64_t seed) {

@@ -12,18 +12,10 @@
 #include "platforms/cpu/lowp/hadamard.hpp"
 #include "platforms/cpu/lowp/int_gemm.hpp"
 #include "platforms/cpu/lowp/lowp_bench.hpp"
+#include "tests/test_helpers.hpp"
 
 namespace paradnn::cpu::lowp {
 namespace {
-
-template <typename T>
-std::vector<T> random_ints(size_t n, int lo, int hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> d(lo, hi);
-  std::vector<T> v(n);
-  for (T& x : v) x = T(d(rng));
-  return v;
-}
 
 // Odd shapes cross every block edge (MR 6, NR 32, KC 512, MC 24, NC 512, MS 1008) and odd k
 // pads a pair/quad.
