@@ -80,6 +80,29 @@ void fill(uint8_t* bytes, T value) {
   for (int i = 0; i < kRows * kRowBytes; i += static_cast<int>(sizeof(T))) std::memcpy(bytes + i, &value, sizeof(T));
 }
 
+// Under full_tiles(): tmm0-3 the accumulators (from acc), tmm4-5 A, tmm6-7 B; both kernels
+// then run the same 2 x 2 block of dot products (tmm0 += A B, tmm1 += A B', ...).
+template <typename T>
+__attribute__((target("amx-tile"))) inline void load_tiles(const T (&acc)[kAccTiles][kLanes], const Operands& op) {
+  _tile_loadd(0, acc[0], kRowBytes);
+  _tile_loadd(1, acc[1], kRowBytes);
+  _tile_loadd(2, acc[2], kRowBytes);
+  _tile_loadd(3, acc[3], kRowBytes);
+  _tile_loadd(4, op.a, kRowBytes);
+  _tile_loadd(5, op.a, kRowBytes);
+  _tile_loadd(6, op.b, kRowBytes);
+  _tile_loadd(7, op.b, kRowBytes);
+}
+
+template <typename T>
+__attribute__((target("amx-tile"))) inline void store_tiles_and_release(T (&acc)[kAccTiles][kLanes]) {
+  _tile_stored(0, acc[0], kRowBytes);
+  _tile_stored(1, acc[1], kRowBytes);
+  _tile_stored(2, acc[2], kRowBytes);
+  _tile_stored(3, acc[3], kRowBytes);
+  _tile_release();
+}
+
 template <typename T>
 double tile_sum(const T (&acc)[kAccTiles][kLanes]) {
   double sum = 0;
@@ -95,25 +118,14 @@ __attribute__((target("amx-tile,amx-bf16"))) double round_bf16_amx(int64_t steps
   alignas(64) float acc[kAccTiles][kLanes];
   for (int t = 0; t < kAccTiles; ++t) std::fill(std::begin(acc[t]), std::end(acc[t]), 0.25f * t);
   load_config(full_tiles());
-  _tile_loadd(0, acc[0], kRowBytes);
-  _tile_loadd(1, acc[1], kRowBytes);
-  _tile_loadd(2, acc[2], kRowBytes);
-  _tile_loadd(3, acc[3], kRowBytes);
-  _tile_loadd(4, op.a, kRowBytes);
-  _tile_loadd(5, op.a, kRowBytes);
-  _tile_loadd(6, op.b, kRowBytes);
-  _tile_loadd(7, op.b, kRowBytes);
+  load_tiles(acc, op);
   for (int64_t s = 0; s < steps; ++s) {
     _tile_dpbf16ps(0, 4, 6);
     _tile_dpbf16ps(1, 4, 7);
     _tile_dpbf16ps(2, 5, 6);
     _tile_dpbf16ps(3, 5, 7);
   }
-  _tile_stored(0, acc[0], kRowBytes);
-  _tile_stored(1, acc[1], kRowBytes);
-  _tile_stored(2, acc[2], kRowBytes);
-  _tile_stored(3, acc[3], kRowBytes);
-  _tile_release();
+  store_tiles_and_release(acc);
   return tile_sum(acc);
 }
 
@@ -124,25 +136,14 @@ __attribute__((target("amx-tile,amx-int8"))) double round_int8_amx(int64_t steps
   alignas(64) int32_t acc[kAccTiles][kLanes];
   for (int t = 0; t < kAccTiles; ++t) std::fill(std::begin(acc[t]), std::end(acc[t]), t);
   load_config(full_tiles());
-  _tile_loadd(0, acc[0], kRowBytes);
-  _tile_loadd(1, acc[1], kRowBytes);
-  _tile_loadd(2, acc[2], kRowBytes);
-  _tile_loadd(3, acc[3], kRowBytes);
-  _tile_loadd(4, op.a, kRowBytes);
-  _tile_loadd(5, op.a, kRowBytes);
-  _tile_loadd(6, op.b, kRowBytes);
-  _tile_loadd(7, op.b, kRowBytes);
+  load_tiles(acc, op);
   for (int64_t s = 0; s < steps; ++s) {
     _tile_dpbusd(0, 4, 6);
     _tile_dpbusd(1, 4, 7);
     _tile_dpbusd(2, 5, 6);
     _tile_dpbusd(3, 5, 7);
   }
-  _tile_stored(0, acc[0], kRowBytes);
-  _tile_stored(1, acc[1], kRowBytes);
-  _tile_stored(2, acc[2], kRowBytes);
-  _tile_stored(3, acc[3], kRowBytes);
-  _tile_release();
+  store_tiles_and_release(acc);
   return tile_sum(acc);
 }
 
