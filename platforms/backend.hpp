@@ -97,10 +97,12 @@ class PrecisionEvaluator {
   // `reduced` (an inference graph in a reduced precision) against its f32 copy.
   virtual Fidelity fidelity(const Graph& reduced, const CalibrationOptions& o) = 0;
   // `g` trained in f32 on its seeded task for `steps`, then calibrated and judged as `g`.
-  virtual TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps) = 0;
+  // `data_seed` picks the stream of training batches (0: the default one); the held-out
+  // batches are the same for every seed.
+  virtual TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps, uint64_t data_seed) = 0;
   // `g` (a training precision: bf16, int16_dfp) and its f32 copy each trained for `steps` from
   // the same weights on the same task batches, each judged in its own precision.
-  virtual TaskAccuracy training_accuracy(const Graph& g, int steps) = 0;
+  virtual TaskAccuracy training_accuracy(const Graph& g, int steps, uint64_t data_seed) = 0;
 };
 
 // A training step whose gradients are summed over the ranks of an MPI launch.

@@ -103,5 +103,15 @@ TEST(DfpTraining, ReachesF32AccuracyOnTheSeededTasks) {
   EXPECT_GE(cnn.reduced_accuracy, cnn.f32_accuracy - 0.05) << cnn.task;
 }
 
+// A data seed picks another stream of training batches from the same initial weights: the
+// first batch's loss differs between seeds and is the same for the same seed.
+TEST(DfpTraining, DataSeedsTrainOnOtherBatches) {
+  const Graph g = model("fc", DType::int16_dfp, "64");
+  const TaskAccuracy s0 = cpu::training_accuracy(g, 1, 0, 1), again = cpu::training_accuracy(g, 1, 0, 1);
+  const TaskAccuracy s1 = cpu::training_accuracy(g, 1, 1, 1);
+  EXPECT_EQ(s0.first_loss, again.first_loss);
+  EXPECT_NE(s0.first_loss, s1.first_loss);
+}
+
 }  // namespace
 }  // namespace paradnn

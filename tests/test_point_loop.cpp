@@ -171,6 +171,21 @@ TEST(PointLoop, QuantizeSearchAndTaskAccuracyResume) {
   t.resume = true;
   EXPECT_TRUE(run_task_accuracy(t).rows.empty());
   EXPECT_EQ(rows_in(t.output), 1u);
+
+  // Two training-data seeds: means, spreads and the paired difference in the row.
+  TaskAccuracyOptions seeded = t;
+  seeded.resume = false;
+  seeded.output = temp("task-seeds.csv");
+  seeded.seeds = 2;
+  ASSERT_EQ(run_task_accuracy(seeded).rows.size(), 1u);
+  const Row r = read_csv(seeded.output, task_accuracy_columns()).rows.at(0);
+  EXPECT_EQ(r.at("seeds"), "2");
+  EXPECT_FALSE(r.at("f32_accuracy_sd").empty());
+  EXPECT_FALSE(r.at("accuracy_delta_se").empty());
+  EXPECT_NEAR(std::stod(r.at("accuracy_delta")), std::stod(r.at("reduced_accuracy")) - std::stod(r.at("f32_accuracy")), 1e-4);
+  seeded.seeds = 0;
+  seeded.force = true;
+  EXPECT_THROW(run_task_accuracy(seeded), InputError);
 }
 
 TEST(PointLoop, SweepThenModelErrorResume) {

@@ -24,9 +24,11 @@ class CpuPrecision final : public PrecisionEvaluator {
     cpu::calibrate(g, o, cache_key);
   }
   Fidelity fidelity(const Graph& reduced, const CalibrationOptions& o) override { return measure_fidelity(reduced, o); }
-  TaskAccuracy training_accuracy(const Graph& g, int steps) override { return cpu::training_accuracy(g, steps); }
-  TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps) override {
-    return cpu::task_accuracy(g, o, steps);
+  TaskAccuracy training_accuracy(const Graph& g, int steps, uint64_t data_seed) override {
+    return cpu::training_accuracy(g, steps, data_seed);
+  }
+  TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps, uint64_t data_seed) override {
+    return cpu::task_accuracy(g, o, steps, data_seed);
   }
 };
 

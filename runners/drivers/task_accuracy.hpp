@@ -4,6 +4,11 @@
 // with the config's policy, and both models' accuracy on held-out batches written as a row.
 // Each training point whose dtype is not f32 (bf16, int16_dfp) is trained in that dtype and,
 // from the same initial weights on the same batches, in f32: both held-out accuracies.
+// With `seeds` > 1 each point is trained that many times, each time on another stream of
+// training batches (same initial weights, same held-out batches): the row gives the means,
+// their spread and the paired difference (reduced - f32, per seed) with its standard error,
+// which is what says whether a gap is real: one run of a small CNN moves by several points
+// with the batch order alone.
 #pragma once
 #include <string>
 #include <vector>
@@ -15,6 +20,7 @@ namespace paradnn {
 struct TaskAccuracyOptions {
   std::string config_path, filter, output, backend = "cpu";
   int steps = 300;
+  int seeds = 1;
   bool resume = false, force = false;
 };
 

@@ -45,8 +45,10 @@ void add_scaled(const Weights& w, Weights& sum, double share) {
 
 // Trains `g` (in its own precision) on `task` for `steps` from the seeded initial weights,
 // with momentum (plain SGD at lr 0.01 is too slow for deep stacks in a few hundred steps);
-// returns the trained weights, batch-norm statistics averaged over the last batches.
-Weights train_on_task(Graph g, const models::Task& task, int steps, TaskAccuracy& out) {
+// returns the trained weights, batch-norm statistics averaged over the last batches. Training
+// batch s of data seed d is task batch d * 2^32 + s: seed 0 is the original stream, and no
+// stream reaches the calibration (10^6 + i) or held-out (2 * 10^6 + i) batches.
+Weights train_on_task(Graph g, const models::Task& task, int steps, uint64_t data_seed, TaskAccuracy& out) {
   g.optimizer = Optimizer::momentum;
   const int in = data_op(g);
   const Dims& dims = g.dims_of(in);
@@ -57,7 +59,7 @@ Weights train_on_task(Graph g, const models::Task& task, int steps, TaskAccuracy
   const int stat_steps = has_norm ? std::min(steps, 20) : 0;
   Weights statistics;
   for (int s = 0; s < steps; ++s) {
-    task.batch(static_cast<uint64_t>(s), dims[0], x, y);
+    task.batch((data_seed << 32) + static_cast<uint64_t>(s), dims[0], x, y);
     trainer.feed(in, x);
     trainer.set_labels(y);
     trainer.run();
@@ -90,14 +92,14 @@ int64_t classes_of(const Graph& g) { return g.op(g.op(g.loss_op()).inputs.at(0))
 
 }  // namespace
 
-TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps, int eval_batches) {
+TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps, uint64_t data_seed, int eval_batches) {
   const Graph f32 = f32_copy(g);
   const int in = data_op(g);
   const std::unique_ptr<models::Task> task = make_task(g.dims_of(in), classes_of(g));
   TaskAccuracy out;
   out.task = task->describe();
   out.steps = steps;
-  const Weights trained = train_on_task(f32, *task, steps, out);
+  const Weights trained = train_on_task(f32, *task, steps, data_seed, out);
   Graph reduced = g;  // calibrated on task batches the training never saw
   std::vector<float> x;
   std::vector<int32_t> y;
@@ -110,14 +112,14 @@ TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int step
   return out;
 }
 
-TaskAccuracy training_accuracy(const Graph& g, int steps, int eval_batches) {
+TaskAccuracy training_accuracy(const Graph& g, int steps, uint64_t data_seed, int eval_batches) {
   const Graph f32 = f32_copy(g);
   const std::unique_ptr<models::Task> task = make_task(g.dims_of(data_op(g)), classes_of(g));
   TaskAccuracy out, f32_losses;
   out.task = task->describe();
   out.steps = steps;
-  out.f32_accuracy = held_out_accuracy(f32, train_on_task(f32, *task, steps, f32_losses), *task, eval_batches);
-  out.reduced_accuracy = held_out_accuracy(g, train_on_task(g, *task, steps, out), *task, eval_batches);
+  out.f32_accuracy = held_out_accuracy(f32, train_on_task(f32, *task, steps, data_seed, f32_losses), *task, eval_batches);
+  out.reduced_accuracy = held_out_accuracy(g, train_on_task(g, *task, steps, data_seed, out), *task, eval_batches);
   return out;
 }
 

@@ -33,11 +33,14 @@ class ShapesTask : public models::Task {
 // The task for a model's input dims: mixture for [N, F], shapes for [N, C, H, W].
 std::unique_ptr<models::Task> make_task(const Dims& input, int64_t classes);
 
-// `g`: an FC or CNN inference graph whose ops carry the reduced precision.
-TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps = 300, int eval_batches = 8);
+// `g`: an FC or CNN inference graph whose ops carry the reduced precision. `data_seed` picks
+// the stream of training batches (0: the default); held-out and calibration batches are the
+// same for every seed, and so are the initial weights.
+TaskAccuracy task_accuracy(const Graph& g, const CalibrationOptions& o, int steps = 300, uint64_t data_seed = 0,
+                           int eval_batches = 8);
 // `g`: an FC or CNN graph in a training precision (int16_dfp). It and its f32 copy are each
 // trained from the same seeded weights on the same task batches for `steps`, and each is
 // judged on held-out batches in its own precision; losses are `g`'s.
-TaskAccuracy training_accuracy(const Graph& g, int steps = 300, int eval_batches = 8);
+TaskAccuracy training_accuracy(const Graph& g, int steps = 300, uint64_t data_seed = 0, int eval_batches = 8);
 
 }  // namespace paradnn::cpu
