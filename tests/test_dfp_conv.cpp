@@ -318,6 +318,67 @@ TEST(LowpDfpConv, PacksAreReusedAcrossSteps) {
   }
 }
 
+// NHWC <-> nChw16c (oneDNN's blocked layout; c a multiple of 16).
+std::vector<float> to_blocked(const std::vector<float>& v, int n, int c, int h, int w, bool back = false) {
+  std::vector<float> out(v.size());
+  for (int ni = 0; ni < n; ++ni)
+    for (int ci = 0; ci < c; ++ci)
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+          const size_t nhwc = ((size_t(ni) * h + y) * w + x) * c + ci;
+          const size_t blk = (((size_t(ni) * (c / 16) + ci / 16) * h + y) * w + x) * 16 + ci % 16;
+          if (back)
+            out[nhwc] = v[blk];
+          else
+            out[blk] = v[nhwc];
+        }
+  return out;
+}
+
+// Activations in nChw16c (as oneDNN's f32 batch norm and pools prefer): the same int16 packs
+// and the same sums as from NHWC, only stored elsewhere: the three products equal the NHWC
+// ones exactly, on every ISA (a 3-channel NHWC input with a blocked output, as the stem;
+// a 16-wide panel tail; stride 2).
+TEST(LowpDfpConv, BlockedLayoutsMatchNhwc) {
+  const ConvShape shapes[] = {{2, 32, 48, 9, 8, 3, 3, 1, 1}, {1, 3, 32, 15, 13, 7, 7, 2, 3}, {2, 16, 32, 9, 9, 3, 3, 2, 1},
+                              {3, 64, 16, 4, 5, 1, 1, 1, 0}};
+  for (const ConvShape& plain : shapes) {
+    ConvShape blk = plain;
+    blk.in = plain.c % 16 == 0 ? ActLayout::nChw16c : ActLayout::nhwc;
+    blk.out = ActLayout::nChw16c;
+    std::mt19937_64 rng(21);
+    std::normal_distribution<float> normal;
+    std::vector<float> x(x_size(plain)), w(w_size(plain)), dy(y_size(plain)), bias(plain.k);
+    for (auto& v : x) v = normal(rng);
+    for (auto& v : w) v = normal(rng);
+    for (auto& v : dy) v = normal(rng);
+    for (auto& v : bias) v = normal(rng);
+    const bool bin = blk.in == ActLayout::nChw16c;
+    const std::vector<float> xb = bin ? to_blocked(x, plain.n, plain.c, plain.h, plain.w) : x;
+    const std::vector<float> dyb = to_blocked(dy, plain.n, plain.k, plain.oh(), plain.ow());
+    for (IntIsa isa : runnable_int_isas()) {
+      SCOPED_TRACE(blk.str() + " " + to_string(isa));
+      std::vector<float> y(y_size(plain)), yb(y.size()), dx(x.size()), dxb(x.size()), dw(w.size()), dwb(w.size()), db(plain.k),
+          dbb(plain.k);
+      dfp_conv_forward(plain, x.data(), w.data(), bias.data(), y.data(), isa);
+      dfp_conv_forward(blk, xb.data(), w.data(), bias.data(), yb.data(), isa);
+      EXPECT_EQ(y, to_blocked(yb, plain.n, plain.k, plain.oh(), plain.ow(), true));
+      dfp_conv_backward_data(plain, dy.data(), w.data(), dx.data(), isa);
+      dfp_conv_backward_data(blk, dyb.data(), w.data(), dxb.data(), isa);
+      EXPECT_EQ(dx, bin ? to_blocked(dxb, plain.n, plain.c, plain.h, plain.w, true) : dxb);
+      dfp_conv_backward_weights(plain, x.data(), dy.data(), dw.data(), db.data(), isa);
+      dfp_conv_backward_weights(blk, xb.data(), dyb.data(), dwb.data(), dbb.data(), isa);
+      EXPECT_EQ(dw, dwb);
+      EXPECT_EQ(db, dbb);
+    }
+  }
+  ConvShape odd{1, 24, 16, 4, 4, 3, 3, 1, 1};
+  odd.in = ActLayout::nChw16c;
+  std::vector<float> x(x_size(odd));
+  DfpActivation qx;
+  EXPECT_THROW(dfp_pack_input(odd, x.data(), qx), std::invalid_argument);  // 24 channels are not whole blocks
+}
+
 // Outputs past 8 MB are written with non-temporal stores where a row is 64-byte aligned: the
 // result must not depend on the path (aligned buffer vs the same buffer 4 bytes off).
 TEST(LowpDfpConv, StreamedOutputsMatchCachedOnes) {

@@ -40,6 +40,8 @@ void check_shape(const ConvShape& s) {
   if (s.n < 1 || s.c < 1 || s.k < 1 || s.h < 1 || s.w < 1 || s.r < 1 || s.s < 1 || s.stride < 1 || s.pad < 0 ||
       s.oh() < 1 || s.ow() < 1)
     throw std::invalid_argument("dfp conv: bad shape " + s.str());
+  if ((s.in == ActLayout::nChw16c && s.c % 16) || (s.out == ActLayout::nChw16c && s.k % 16))
+    throw std::invalid_argument("dfp conv: nChw16c needs channels in multiples of 16: " + s.str());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,11 +80,13 @@ float copy_run(const int16_t* x, int n, int16_t* q) {
   return float(m);
 }
 
-// Writes the logical NHWC tensor (n x h x w x c) into a's interior with `run` (f32 or int16
-// source; returns the run's max |value|); returns the tensor's max |value|. Channels padded to
-// even (the 3-channel stem) go through a row buffer: one run a row, not one a pixel.
-template <typename T, typename Run>
-float fill(DfpActivation& a, const T* src, Run run) {
+// Writes the logical tensor (n x h x w x c, in `layout`) into a's interior with `run` (NHWC
+// rows: run(in, count, out)) or `blocks` (nChw16c: blocks(in, pixels, out, out_stride), a
+// row's 16-channel block into pixel-major int16); both return their max |value|, and so
+// does fill, over the tensor. Channels padded to even (the 3-channel stem) go through a row
+// buffer: one run a row, not one a pixel.
+template <typename T, typename Run, typename Blocks>
+float fill(DfpActivation& a, const T* src, ActLayout layout, Run run, Blocks blocks) {
   const int n = a.n, h = a.h, w = a.w, c = a.c, cp = a.cp;
   float m = 0;
 #pragma omp parallel reduction(max : m)
@@ -93,7 +97,10 @@ float fill(DfpActivation& a, const T* src, Run run) {
       const int ni = row / h, y = row % h;
       const T* in = src + size_t(row) * w * c;
       int16_t* out = a.data.data() + ((size_t(ni) * a.hp + y + a.top) * a.wp + a.left) * cp;
-      if (c == cp) {
+      if (layout == ActLayout::nChw16c) {
+        for (int b = 0; b < c / 16; ++b)
+          m = std::max(m, blocks(src + ((size_t(ni) * (c / 16) + b) * h + y) * w * 16, w, out + 16 * b, cp));
+      } else if (c == cp) {
         m = std::max(m, run(in, w * c, out));
       } else {
         m = std::max(m, run(in, w * c, row_q.data()));
@@ -107,15 +114,23 @@ float fill(DfpActivation& a, const T* src, Run run) {
   return m;
 }
 
-void pack_f32(DfpActivation& a, const float* x, int qmax) {
+void pack_f32(DfpActivation& a, const float* x, ActLayout layout, int qmax) {
   dfp_quantize_speculating(a.exponent, a.qmax, qmax, [&](int e) {
-    return fill(a, x, [e](const float* in, int cnt, int16_t* out) { return dfp_quantize_max(in, size_t(cnt), e, out); });
+    return fill(
+        a, x, layout, [e](const float* in, int cnt, int16_t* out) { return dfp_quantize_max(in, size_t(cnt), e, out); },
+        [e](const float* in, int px, int16_t* out, int stride) { return dfp_quantize_max_16s(in, px, e, out, size_t(stride)); });
   });
 }
 
-void pack_s16(DfpActivation& a, const int16_t* x, int exponent) {
+void pack_s16(DfpActivation& a, const int16_t* x, ActLayout layout, int exponent) {
   a.exponent = exponent;
-  a.qmax = int(fill(a, x, [](const int16_t* in, int cnt, int16_t* out) { return copy_run(in, cnt, out); }));
+  a.qmax = int(fill(
+      a, x, layout, [](const int16_t* in, int cnt, int16_t* out) { return copy_run(in, cnt, out); },
+      [](const int16_t* in, int px, int16_t* out, int stride) {
+        float m = 0;
+        for (int i = 0; i < px; ++i) m = std::max(m, copy_run(in + 16 * i, 16, out + size_t(i) * stride));
+        return m;
+      }));
 }
 
 // Forward words of one tap for a panel of K (C even): out[g * width + j] = the (2g, 2g + 1)
@@ -223,6 +238,7 @@ struct GatherArgs {
   float scale;
   const float* bias;  // at the panel's first column, or null
   int j0, cols;       // panel's first output column, valid columns in it
+  int vstride;        // floats from one 16-column vector of an output row to the next (16: NHWC)
   bool stream;        // non-temporal stores for aligned full vectors (outputs larger than the caches)
 };
 
@@ -268,7 +284,7 @@ struct GatherArgs {
     const __m512 bias = g.bias ? _mm512_maskz_loadu_ps(m, g.bias + 16 * v) : _mm512_setzero_ps();                      \
     _Pragma("GCC unroll 16") for (int i = 0; i < rows; ++i) {                                                          \
       const __m512 sum = _mm512_add_ps(f[i][v], _mm512_maskz_cvtepi32_ps(0xffff, c[i][v]));                            \
-      float* dst = out[i] + g.j0 + 16 * v;                                                                             \
+      float* dst = out[i] + size_t((g.j0 >> 4) + v) * g.vstride;                                                       \
       if (g.stream && live == 16 && (reinterpret_cast<uintptr_t>(dst) & 63) == 0)                                      \
         _mm512_stream_ps(dst, _mm512_fmadd_ps(sum, sc, bias));                                                         \
       else                                                                                                             \
@@ -320,7 +336,7 @@ inline __attribute__((always_inline)) void gather_portable(const word_t* const* 
   }
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < std::min(W, g.cols); ++j)
-      out[i][g.j0 + j] = std::fma(f[i][j] + float(c[i][j]), g.scale, g.bias ? g.bias[j] : 0.0f);
+      out[i][size_t((g.j0 + j) >> 4) * g.vstride + ((g.j0 + j) & 15)] = std::fma(f[i][j] + float(c[i][j]), g.scale, g.bias ? g.bias[j] : 0.0f);
 }
 
 template <int MR, int NV>
@@ -360,11 +376,11 @@ struct GatherSegment {
 };
 
 // Runs the gather kernels over the segments' pixels (pixel(i, a, out) gives pixel i's word
-// pointer and output row), every panel of `cols` output columns (packed: panels of
-// [taps_all][groups][width] words).
+// pointer and output row: its first 16 columns, the next 16 `vstride` floats on), every panel
+// of `cols` output columns (packed: panels of [taps_all][groups][width] words).
 template <typename Pixel>
 void gather_all(IntIsa isa, const std::vector<GatherSegment>& segs, int cols, const int32_t* packed, int groups, int taps_all,
-                int flush, float scale, const float* bias, Pixel pixel) {
+                int flush, float scale, const float* bias, int vstride, Pixel pixel) {
   const std::vector<Panel> ps = panels(cols);
   const int np = int(ps.size());
   int pixels = 0;
@@ -379,7 +395,7 @@ void gather_all(IntIsa isa, const std::vector<GatherSegment>& segs, int cols, co
       auto& bt = b_tap[sg * np + p];
       for (int t : segs[sg].tap_idx) bt.push_back(packed + size_t(ps[p].j0) * taps_all * groups + size_t(t) * groups * ps[p].width);
       args[sg * np + p] = {segs[sg].a_off.data(), bt.data(), int(bt.size()), groups, flush, scale,
-                           bias ? bias + ps[p].j0 : nullptr, ps[p].j0, std::min(ps[p].width, cols - ps[p].j0), stream};
+                           bias ? bias + ps[p].j0 : nullptr, ps[p].j0, std::min(ps[p].width, cols - ps[p].j0), vstride, stream};
     }
   struct Tile {
     int seg, first, rows;
@@ -836,7 +852,8 @@ void backward_weights_by_output(const ConvShape& s, const DfpActivation& x, cons
 }  // namespace
 
 std::string ConvShape::str() const {
-  return fmt::format("conv n{} c{} k{} {}x{} {}x{} s{} p{}", n, c, k, h, w, r, s, stride, pad);
+  return fmt::format("conv n{} c{} k{} {}x{} {}x{} s{} p{}{}{}", n, c, k, h, w, r, s, stride, pad,
+                     in == ActLayout::nChw16c ? " x:nChw16c" : "", out == ActLayout::nChw16c ? " y:nChw16c" : "");
 }
 
 int dfp_chain_pairs(int qa, int qb, int cap) {
@@ -847,25 +864,25 @@ int dfp_chain_pairs(int qa, int qb, int cap) {
 void dfp_pack_input(const ConvShape& s, const float* x, DfpActivation& out, int qmax) {
   check_shape(s);
   set_layout(out, s.n, s.h, s.w, s.c, {s.pad, s.pad, s.pad, s.pad});
-  pack_f32(out, x, qmax);
+  pack_f32(out, x, s.in, qmax);
 }
 
 void dfp_pack_input(const ConvShape& s, const int16_t* x, int exponent, DfpActivation& out) {
   check_shape(s);
   set_layout(out, s.n, s.h, s.w, s.c, {s.pad, s.pad, s.pad, s.pad});
-  pack_s16(out, x, exponent);
+  pack_s16(out, x, s.in, exponent);
 }
 
 void dfp_pack_grad_output(const ConvShape& s, const float* dy, DfpActivation& out, int qmax) {
   check_shape(s);
   set_layout(out, s.n, s.oh(), s.ow(), s.k, grad_pads(s));
-  pack_f32(out, dy, qmax);
+  pack_f32(out, dy, s.out, qmax);
 }
 
 void dfp_pack_grad_output(const ConvShape& s, const int16_t* dy, int exponent, DfpActivation& out) {
   check_shape(s);
   set_layout(out, s.n, s.oh(), s.ow(), s.k, grad_pads(s));
-  pack_s16(out, dy, exponent);
+  pack_s16(out, dy, s.out, exponent);
 }
 
 void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, int qmax) {
@@ -913,11 +930,12 @@ void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvW
   });
   const word_t* xw = reinterpret_cast<const word_t*>(x.data.data());
   const int plane = oh * ow;
+  const bool blocked = s.out == ActLayout::nChw16c;
   gather_all(isa, segs, s.k, w.fwd.data(), cw, s.r * s.s, dfp_chain_pairs(x.qmax, w.qmax), std::ldexp(1.0f, x.exponent + w.exponent),
-             bias, [&](int i, const word_t*& a, float*& out) {
+             bias, blocked ? plane * 16 : 16, [&](int i, const word_t*& a, float*& out) {
                const int p = order[i], ni = p / plane, rem = p % plane, yy = rem / ow, xx = rem % ow;
                a = xw + ((size_t(ni) * x.hp + yy * s.stride) * x.wp + xx * s.stride) * cw;
-               out = y + size_t(p) * s.k;
+               out = y + (blocked ? (size_t(ni) * (s.k / 16) * plane + rem) * 16 : size_t(p) * s.k);
              });
 }
 
@@ -955,12 +973,13 @@ void dfp_conv_backward_data(const ConvShape& s, const DfpActivation& dy, const D
     }
   const word_t* dw = reinterpret_cast<const word_t*>(dy.data.data());
   const int plane = s.h * s.w;
+  const bool blocked = s.in == ActLayout::nChw16c;
   gather_all(isa, segs, s.c, w.bwd.data(), kw, s.r * s.s, dfp_chain_pairs(dy.qmax, w.qmax), std::ldexp(1.0f, dy.exponent + w.exponent),
-             nullptr, [&](int i, const word_t*& a, float*& out) {
+             nullptr, blocked ? plane * 16 : 16, [&](int i, const word_t*& a, float*& out) {
                const int p = order[i], ni = p / plane, rem = p % plane, ih = rem / s.w, iw = rem % s.w;
                const int th = (ih + s.pad) / st, tw = (iw + s.pad) / st;
                a = dw + ((size_t(ni) * dy.hp + th + dy.top) * dy.wp + tw + dy.left) * kw;
-               out = dx + size_t(p) * s.c;
+               out = dx + (blocked ? (size_t(ni) * (s.c / 16) * plane + rem) * 16 : size_t(p) * s.c);
              });
 }
 

@@ -5,7 +5,9 @@
 // they can leave int32 (the chain length L is computed from the operands' actual max |q|, as in
 // gemm_s16s16f32: L pairs with 2 * L * max|a| * max|b| <= 2^31 - 1).
 //
-// Layouts: activations and their gradients NHWC f32; weights and their gradient KRSC f32
+// Layouts: activations and their gradients NHWC f32, or nChw16c (ConvShape::in for x and dx,
+// ::out for y and dy: oneDNN's blocked layout, which its f32 batch norm and pools run fastest
+// on); weights and their gradient KRSC f32
 // (oneDNN's "ohwi": out channel, kernel row, kernel column, in channel, in-channel fastest);
 // bias K. No groups, no dilation; padding symmetric. Outputs over 8 MB are written with
 // non-temporal stores where a 16-float vector is 64-byte aligned (pass 64-byte aligned buffers
@@ -40,8 +42,14 @@
 
 namespace paradnn::cpu::lowp {
 
+// f32 activation layouts: NHWC, or oneDNN's nChw16c, channel blocks of 16 outermost after the
+// image: element (n, c, y, x) at (((n * C / 16 + c / 16) * H + y) * W + x) * 16 + c % 16
+// (C a multiple of 16). The int16 packs the kernels read are NHWC either way.
+enum class ActLayout { nhwc, nChw16c };
+
 struct ConvShape {
   int n = 1, c = 1, k = 1, h = 1, w = 1, r = 1, s = 1, stride = 1, pad = 0;
+  ActLayout in = ActLayout::nhwc, out = ActLayout::nhwc;  // x and dx; y and dy
   int oh() const { return (h + 2 * pad - r) / stride + 1; }
   int ow() const { return (w + 2 * pad - s) / stride + 1; }
   double flops() const { return 2.0 * n * oh() * ow() * k * double(c) * r * s; }  // per pass
