@@ -47,16 +47,17 @@ __attribute__((target("avx512f,avx512bw"))) float quantize_max_avx512(const floa
   return *std::max_element(lanes, lanes + 16);
 }
 
-__attribute__((target("avx512f,avx512bw"))) float quantize_max_16s_avx512(const float* x, int groups, float inv_step, int16_t* q,
-                                                                        size_t q_stride) {
+__attribute__((target("avx512f,avx512bw"))) float quantize_max_blocked_avx512(const float* x, int blocks, size_t block_stride,
+                                                                            int pixels, float inv_step, int16_t* q, size_t q_stride) {
   const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max)), s = _mm512_set1_ps(inv_step);
   __m512 m = _mm512_setzero_ps();
-  for (int g = 0; g < groups; ++g) {
-    const __m512 x16 = _mm512_loadu_ps(x + size_t(g) * 16);
-    m = _mm512_max_ps(m, _mm512_abs_ps(x16));
-    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x16, s), lo), hi);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + g * q_stride), _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(v)));
-  }
+  for (int p = 0; p < pixels; ++p)
+    for (int b = 0; b < blocks; ++b) {
+      const __m512 x16 = _mm512_loadu_ps(x + b * block_stride + size_t(p) * 16);
+      m = _mm512_max_ps(m, _mm512_abs_ps(x16));
+      const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x16, s), lo), hi);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + p * q_stride + 16 * b), _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(v)));
+    }
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, m);
   return *std::max_element(lanes, lanes + 16);
@@ -100,10 +101,13 @@ float dfp_quantize_max(const float* x, size_t n, int exponent, int16_t* q) {
   return m;
 }
 
-float dfp_quantize_max_16s(const float* x, int groups, int exponent, int16_t* q, size_t q_stride) {
-  if (has_avx512bw()) return quantize_max_16s_avx512(x, groups, std::ldexp(1.0f, -exponent), q, q_stride);
+float dfp_quantize_max_blocked(const float* x, int blocks, size_t block_stride, int pixels, int exponent, int16_t* q,
+                               size_t q_stride) {
+  if (has_avx512bw()) return quantize_max_blocked_avx512(x, blocks, block_stride, pixels, std::ldexp(1.0f, -exponent), q, q_stride);
   float m = 0;
-  for (int g = 0; g < groups; ++g) m = std::max(m, dfp_quantize_max(x + size_t(g) * 16, 16, exponent, q + g * q_stride));
+  for (int p = 0; p < pixels; ++p)
+    for (int b = 0; b < blocks; ++b)
+      m = std::max(m, dfp_quantize_max(x + b * block_stride + size_t(p) * 16, 16, exponent, q + p * q_stride + 16 * b));
   return m;
 }
 

@@ -33,9 +33,11 @@ int dfp_qmax_of(float amax, int exponent);
 // One pass, one thread: quantizes x with exponent e as dfp_quantize does and returns max |x|
 // (what dfp_quantize_speculating checks its guess against).
 float dfp_quantize_max(const float* x, size_t n, int exponent, int16_t* q);
-// The same for `groups` runs of 16 contiguous values (x + 16 * g), run g written to
-// q + g * q_stride: a channel block of a blocked (nChw16c) row into pixel-major int16.
-float dfp_quantize_max_16s(const float* x, int groups, int exponent, int16_t* q, size_t q_stride);
+// The same for a row of a blocked (nChw16c) tensor into pixel-major int16: pixel p's 16
+// channels of block b at x + b * block_stride + 16 * p, written to q + p * q_stride + 16 * b
+// (a pixel's blocks one after the other, so each output line is written whole).
+float dfp_quantize_max_blocked(const float* x, int blocks, size_t block_stride, int pixels, int exponent, int16_t* q,
+                               size_t q_stride);
 // Quantizes from the tensor's last exponent: quantize(e) quantizes with e and returns max |x|;
 // when the exponent that max calls for differs, once more with it (the tensor's range moved).
 // Leaves the exponent and max |q| of the result: the same as max pass first.

@@ -5,9 +5,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 namespace paradnn::cpu::lowp {
@@ -81,12 +83,12 @@ float copy_run(const int16_t* x, int n, int16_t* q) {
 }
 
 // Writes the logical tensor (n x h x w x c, in `layout`) into a's interior with `run` (NHWC
-// rows: run(in, count, out)) or `blocks` (nChw16c: blocks(in, pixels, out, out_stride), a
-// row's 16-channel block into pixel-major int16); both return their max |value|, and so
-// does fill, over the tensor. Channels padded to even (the 3-channel stem) go through a row
+// rows: run(in, count, out)) or `blocked` (nChw16c rows: blocked(in, blocks, block_stride,
+// pixels, out, out_stride), as dfp_quantize_max_blocked); both return their max |value|, and
+// so does fill, over the tensor. Channels padded to even (the 3-channel stem) go through a row
 // buffer: one run a row, not one a pixel.
-template <typename T, typename Run, typename Blocks>
-float fill(DfpActivation& a, const T* src, ActLayout layout, Run run, Blocks blocks) {
+template <typename T, typename Run, typename Blocked>
+float fill(DfpActivation& a, const T* src, ActLayout layout, Run run, Blocked blocked) {
   const int n = a.n, h = a.h, w = a.w, c = a.c, cp = a.cp;
   float m = 0;
 #pragma omp parallel reduction(max : m)
@@ -98,8 +100,7 @@ float fill(DfpActivation& a, const T* src, ActLayout layout, Run run, Blocks blo
       const T* in = src + size_t(row) * w * c;
       int16_t* out = a.data.data() + ((size_t(ni) * a.hp + y + a.top) * a.wp + a.left) * cp;
       if (layout == ActLayout::nChw16c) {
-        for (int b = 0; b < c / 16; ++b)
-          m = std::max(m, blocks(src + ((size_t(ni) * (c / 16) + b) * h + y) * w * 16, w, out + 16 * b, cp));
+        m = std::max(m, blocked(src + (size_t(ni) * (c / 16) * h + y) * w * 16, c / 16, size_t(h) * w * 16, w, out, cp));
       } else if (c == cp) {
         m = std::max(m, run(in, w * c, out));
       } else {
@@ -118,7 +119,9 @@ void pack_f32(DfpActivation& a, const float* x, ActLayout layout, int qmax) {
   dfp_quantize_speculating(a.exponent, a.qmax, qmax, [&](int e) {
     return fill(
         a, x, layout, [e](const float* in, int cnt, int16_t* out) { return dfp_quantize_max(in, size_t(cnt), e, out); },
-        [e](const float* in, int px, int16_t* out, int stride) { return dfp_quantize_max_16s(in, px, e, out, size_t(stride)); });
+        [e](const float* in, int blocks, size_t bs, int px, int16_t* out, int stride) {
+          return dfp_quantize_max_blocked(in, blocks, bs, px, e, out, size_t(stride));
+        });
   });
 }
 
@@ -126,9 +129,10 @@ void pack_s16(DfpActivation& a, const int16_t* x, ActLayout layout, int exponent
   a.exponent = exponent;
   a.qmax = int(fill(
       a, x, layout, [](const int16_t* in, int cnt, int16_t* out) { return copy_run(in, cnt, out); },
-      [](const int16_t* in, int px, int16_t* out, int stride) {
+      [](const int16_t* in, int blocks, size_t bs, int px, int16_t* out, int stride) {
         float m = 0;
-        for (int i = 0; i < px; ++i) m = std::max(m, copy_run(in + 16 * i, 16, out + size_t(i) * stride));
+        for (int p = 0; p < px; ++p)
+          for (int b = 0; b < blocks; ++b) m = std::max(m, copy_run(in + b * bs + size_t(p) * 16, 16, out + size_t(p) * stride + 16 * b));
         return m;
       }));
 }
@@ -463,19 +467,44 @@ std::vector<TapRun> forward_col_runs(const ConvShape& s) {
 }
 
 // Per (row run, column run) block: appends the block's pixels of every image to `order`, as
-// (n * height + y) * width + x, then calls block(rows, cols, first), first being where the
-// block begins in `order`.
-template <typename Block>
-void order_by_runs(const std::vector<TapRun>& row_runs, const std::vector<TapRun>& col_runs, int n, int height, int width,
-                   std::vector<int>& order, Block block) {
+// emit(n, y, x), then calls block(rows, cols, first), first being where the block begins in
+// `order`.
+template <typename T, typename Emit, typename Block>
+void order_by_runs(const std::vector<TapRun>& row_runs, const std::vector<TapRun>& col_runs, int n, std::vector<T>& order,
+                   Emit emit, Block block) {
   for (const TapRun& rr : row_runs)
     for (const TapRun& cr : col_runs) {
       const int first = int(order.size());
       for (int ni = 0; ni < n; ++ni)
         for (int y : rr.pos)
-          for (int x : cr.pos) order.push_back((ni * height + y) * width + x);
+          for (int x : cr.pos) order.push_back(emit(ni, y, x));
       block(rr, cr, first);
     }
+}
+
+// A gather pixel: its word offset in the packed operand and its output row's offset (floats).
+struct PixelAt {
+  size_t a, out;
+};
+
+// A pass's pixels in gather order and its segments: they depend on the shape (and so on the
+// packs' geometry) only, and ordering the pixels is serial work (a stem's 32768 pixels) that
+// left the other threads waiting at every call. Built once per shape and pass, per calling
+// thread; a thread keeping more than 64 shapes starts over.
+struct GatherPlan {
+  std::vector<PixelAt> order;
+  std::vector<GatherSegment> segs;
+};
+template <typename Build>
+const GatherPlan& cached_plan(int pass, const ConvShape& s, Build build) {
+  using Key = std::array<int, 12>;
+  static thread_local std::map<Key, GatherPlan> plans;
+  const Key key{pass, s.n, s.c, s.k, s.h, s.w, s.r, s.s, s.stride, s.pad, int(s.in), int(s.out)};
+  if (const auto it = plans.find(key); it != plans.end()) return it->second;
+  if (plans.size() >= 64) plans.clear();
+  GatherPlan& plan = plans[key];
+  build(plan.order, plan.segs);
+  return plan;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -779,7 +808,9 @@ void backward_weights_by_output(const ConvShape& s, const DfpActivation& x, cons
   };
   std::vector<int> order;  // output pixel (n * oh + oy) * ow + ox; -1: a zero pixel
   std::vector<Run> runs;
-  order_by_runs(forward_row_runs(s), forward_col_runs(s), s.n, oh, ow, order, [&](const TapRun& rr, const TapRun& cr, int first) {
+  order_by_runs(
+      forward_row_runs(s), forward_col_runs(s), s.n, order, [&](int ni, int y, int x) { return (ni * oh + y) * ow + x; },
+      [&](const TapRun& rr, const TapRun& cr, int first) {
     if ((order.size() - first) % 2) order.push_back(-1);
     runs.push_back({first / 2, (int(order.size()) - first) / 2, rr.lo, rr.hi, cr.lo, cr.hi});
   });
@@ -914,28 +945,32 @@ void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvW
   check_shape(s);
   check_act(x, s.n, s.h, s.w, s.c, s.pad, s.pad, "x");
   if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
-  const int cw = x.cp / 2, oh = s.oh(), ow = s.ow();
-  // Output pixels ordered by the taps they reach (one segment per row run x column run).
-  std::vector<int> order;  // output pixel (n * oh + oy) * ow + ox
-  order.reserve(size_t(s.n) * oh * ow);
-  std::vector<GatherSegment> segs;
-  order_by_runs(forward_row_runs(s), forward_col_runs(s), s.n, oh, ow, order, [&](const TapRun& rr, const TapRun& cr, int first) {
-    GatherSegment sg{first, int(order.size()) - first, {}, {}};
-    for (int r = rr.lo; r < rr.hi; ++r)
-      for (int q = cr.lo; q < cr.hi; ++q) {
-        sg.a_off.push_back((r * x.wp + q) * cw);
-        sg.tap_idx.push_back(r * s.s + q);
-      }
-    segs.push_back(std::move(sg));
+  const int cw = x.cp / 2, oh = s.oh(), ow = s.ow(), plane = oh * ow;
+  const bool blocked = s.out == ActLayout::nChw16c;
+  // Output pixels ordered by the taps they reach (one segment per row run x column run), with
+  // their offsets worked out once.
+  const GatherPlan& plan = cached_plan(0, s, [&](std::vector<PixelAt>& order, std::vector<GatherSegment>& segs) {
+    order.reserve(size_t(s.n) * plane);
+    const auto at = [&](int ni, int yy, int xx) {
+      const size_t a = ((size_t(ni) * x.hp + yy * s.stride) * x.wp + xx * s.stride) * cw;
+      const size_t rem = size_t(yy) * ow + xx;
+      return PixelAt{a, blocked ? (size_t(ni) * (s.k / 16) * plane + rem) * 16 : (size_t(ni) * plane + rem) * s.k};
+    };
+    order_by_runs(forward_row_runs(s), forward_col_runs(s), s.n, order, at, [&](const TapRun& rr, const TapRun& cr, int first) {
+      GatherSegment sg{first, int(order.size()) - first, {}, {}};
+      for (int r = rr.lo; r < rr.hi; ++r)
+        for (int q = cr.lo; q < cr.hi; ++q) {
+          sg.a_off.push_back((r * x.wp + q) * cw);
+          sg.tap_idx.push_back(r * s.s + q);
+        }
+      segs.push_back(std::move(sg));
+    });
   });
   const word_t* xw = reinterpret_cast<const word_t*>(x.data.data());
-  const int plane = oh * ow;
-  const bool blocked = s.out == ActLayout::nChw16c;
-  gather_all(isa, segs, s.k, w.fwd.data(), cw, s.r * s.s, dfp_chain_pairs(x.qmax, w.qmax), std::ldexp(1.0f, x.exponent + w.exponent),
-             bias, blocked ? plane * 16 : 16, [&](int i, const word_t*& a, float*& out) {
-               const int p = order[i], ni = p / plane, rem = p % plane, yy = rem / ow, xx = rem % ow;
-               a = xw + ((size_t(ni) * x.hp + yy * s.stride) * x.wp + xx * s.stride) * cw;
-               out = y + (blocked ? (size_t(ni) * (s.k / 16) * plane + rem) * 16 : size_t(p) * s.k);
+  gather_all(isa, plan.segs, s.k, w.fwd.data(), cw, s.r * s.s, dfp_chain_pairs(x.qmax, w.qmax),
+             std::ldexp(1.0f, x.exponent + w.exponent), bias, blocked ? plane * 16 : 16, [&](int i, const word_t*& a, float*& out) {
+               a = xw + plan.order[i].a;
+               out = y + plan.order[i].out;
              });
 }
 
@@ -943,43 +978,46 @@ void dfp_conv_backward_data(const ConvShape& s, const DfpActivation& dy, const D
   check_shape(s);
   check_act(dy, s.n, s.oh(), s.ow(), s.k, grad_pads(s).top, grad_pads(s).left, "dy");
   if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
-  const int st = s.stride, kw = dy.cp / 2, oh = s.oh(), ow = s.ow();
+  const int st = s.stride, kw = dy.cp / 2, oh = s.oh(), ow = s.ow(), plane = s.h * s.w;
+  const bool blocked = s.in == ActLayout::nChw16c;
   // Per stride phase (input rows with (i + pad) % st == ph read kernel rows ph + st * j: no
   // zero-dilated gradient), input pixels ordered by the gradient rows they reach: row i reads
   // gradient row (i + pad) / st - j, which exists for j in an interval. A pixel that reaches
   // no tap (stride > kernel) is a segment without taps: its row is written as zeros.
-  std::vector<int> order;  // input pixel (n * h + ih) * w + iw
-  order.reserve(size_t(s.n) * s.h * s.w);
-  std::vector<GatherSegment> segs;
-  for (int ph = 0; ph < st; ++ph)
-    for (int pw = 0; pw < st; ++pw) {
-      std::vector<int> rows, cols;
-      for (int i = 0; i < s.h; ++i)
-        if ((i + s.pad) % st == ph) rows.push_back(i);
-      for (int i = 0; i < s.w; ++i)
-        if ((i + s.pad) % st == pw) cols.push_back(i);
-      const int jr = ph < s.r ? (s.r - 1 - ph) / st + 1 : 0, jc = pw < s.s ? (s.s - 1 - pw) / st + 1 : 0;
-      const auto row_runs = tap_runs(rows, jr, [&](int ih, int j) { return unsigned((ih + s.pad) / st - j) < unsigned(oh); });
-      const auto col_runs = tap_runs(cols, jc, [&](int iw, int j) { return unsigned((iw + s.pad) / st - j) < unsigned(ow); });
-      order_by_runs(row_runs, col_runs, s.n, s.h, s.w, order, [&](const TapRun& rr, const TapRun& cr, int first) {
-        GatherSegment sg{first, int(order.size()) - first, {}, {}};
-        for (int jh = rr.lo; jh < rr.hi; ++jh)
-          for (int jw = cr.lo; jw < cr.hi; ++jw) {
-            sg.a_off.push_back(-(jh * dy.wp + jw) * kw);
-            sg.tap_idx.push_back((ph + st * jh) * s.s + pw + st * jw);
-          }
-        segs.push_back(std::move(sg));
-      });
-    }
+  const GatherPlan& plan = cached_plan(1, s, [&](std::vector<PixelAt>& order, std::vector<GatherSegment>& segs) {
+    order.reserve(size_t(s.n) * plane);
+    const auto at = [&](int ni, int ih, int iw) {
+      const int th = (ih + s.pad) / st, tw = (iw + s.pad) / st;
+      const size_t a = ((size_t(ni) * dy.hp + th + dy.top) * dy.wp + tw + dy.left) * kw;
+      const size_t rem = size_t(ih) * s.w + iw;
+      return PixelAt{a, blocked ? (size_t(ni) * (s.c / 16) * plane + rem) * 16 : (size_t(ni) * plane + rem) * s.c};
+    };
+    for (int ph = 0; ph < st; ++ph)
+      for (int pw = 0; pw < st; ++pw) {
+        std::vector<int> rows, cols;
+        for (int i = 0; i < s.h; ++i)
+          if ((i + s.pad) % st == ph) rows.push_back(i);
+        for (int i = 0; i < s.w; ++i)
+          if ((i + s.pad) % st == pw) cols.push_back(i);
+        const int jr = ph < s.r ? (s.r - 1 - ph) / st + 1 : 0, jc = pw < s.s ? (s.s - 1 - pw) / st + 1 : 0;
+        const auto row_runs = tap_runs(rows, jr, [&](int ih, int j) { return unsigned((ih + s.pad) / st - j) < unsigned(oh); });
+        const auto col_runs = tap_runs(cols, jc, [&](int iw, int j) { return unsigned((iw + s.pad) / st - j) < unsigned(ow); });
+        order_by_runs(row_runs, col_runs, s.n, order, at, [&](const TapRun& rr, const TapRun& cr, int first) {
+          GatherSegment sg{first, int(order.size()) - first, {}, {}};
+          for (int jh = rr.lo; jh < rr.hi; ++jh)
+            for (int jw = cr.lo; jw < cr.hi; ++jw) {
+              sg.a_off.push_back(-(jh * dy.wp + jw) * kw);
+              sg.tap_idx.push_back((ph + st * jh) * s.s + pw + st * jw);
+            }
+          segs.push_back(std::move(sg));
+        });
+      }
+  });
   const word_t* dw = reinterpret_cast<const word_t*>(dy.data.data());
-  const int plane = s.h * s.w;
-  const bool blocked = s.in == ActLayout::nChw16c;
-  gather_all(isa, segs, s.c, w.bwd.data(), kw, s.r * s.s, dfp_chain_pairs(dy.qmax, w.qmax), std::ldexp(1.0f, dy.exponent + w.exponent),
-             nullptr, blocked ? plane * 16 : 16, [&](int i, const word_t*& a, float*& out) {
-               const int p = order[i], ni = p / plane, rem = p % plane, ih = rem / s.w, iw = rem % s.w;
-               const int th = (ih + s.pad) / st, tw = (iw + s.pad) / st;
-               a = dw + ((size_t(ni) * dy.hp + th + dy.top) * dy.wp + tw + dy.left) * kw;
-               out = dx + (blocked ? (size_t(ni) * (s.c / 16) * plane + rem) * 16 : size_t(p) * s.c);
+  gather_all(isa, plan.segs, s.c, w.bwd.data(), kw, s.r * s.s, dfp_chain_pairs(dy.qmax, w.qmax),
+             std::ldexp(1.0f, dy.exponent + w.exponent), nullptr, blocked ? plane * 16 : 16, [&](int i, const word_t*& a, float*& out) {
+               a = dw + plan.order[i].a;
+               out = dx + plan.order[i].out;
              });
 }
 
