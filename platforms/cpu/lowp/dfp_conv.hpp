@@ -7,9 +7,8 @@
 //
 // Layouts: activations and their gradients NHWC f32, or nChw16c (ConvShape::in for x and dx,
 // ::out for y and dy: oneDNN's blocked layout, which its f32 batch norm and pools run fastest
-// on); weights and their gradient KRSC f32
-// (oneDNN's "ohwi": out channel, kernel row, kernel column, in channel, in-channel fastest);
-// bias K. No groups, no dilation; padding symmetric. Outputs over 8 MB are written with
+// on); weights and their gradient KRSC f32 (oneDNN's "ohwi": out channel, kernel row, kernel
+// column, in channel, in-channel fastest); bias K. No groups, no dilation; padding symmetric. Outputs over 8 MB are written with
 // non-temporal stores where a 16-float vector is 64-byte aligned (pass 64-byte aligned buffers
 // with K, C multiples of 16 for that; other buffers take ordinary stores, same results).
 //
@@ -24,7 +23,9 @@
 //    interleaved into pixel pairs per chunk of 128 pixels (L1), the input's two pixel rows
 //    interleaved in registers (vpunpck{l,h}wd), no per-tap copy.
 // A trainer quantizes x, w and dy once per step (dfp_pack_*) and passes the packs to both
-// products that read them; the f32 overloads at the end do both steps for one product.
+// products that read them; the f32 overloads at the end do both steps for one product. The
+// pixel order and segments of forward and backward-data are worked out once per shape (a
+// per-thread cache): they depend on nothing else.
 // Taps that would read only padding are skipped, not multiplied by zeros: pixels are grouped by
 // the taps they reach (at 2x2 with a 3x3 kernel a pixel reaches 4 of 9). Parallel (OpenMP) over
 // (pixel tiles x output panels) in forward and backward-data; backward-weights over 128-pixel
