@@ -23,11 +23,11 @@ void add_task_accuracy(CLI::App& app) {
   cmd->add_flag("--force", o->force, "Overwrite an existing CSV");
   cmd->callback([o]() {
     const TaskAccuracyRun r = run_task_accuracy(*o);
-    fmt::print("{:<22} {:<20} {:<9} {:>5} {:>6} {:>5} {:>18} {:>10} {:>10} {:>18}\n", "model", "task", "dtype", "batch", "steps",
+    fmt::print("{:<24} {:<20} {:<9} {:>5} {:>6} {:>5} {:>18} {:>10} {:>10} {:>18}\n", "model", "task", "dtype", "batch", "steps",
                "seeds", "loss", "f32 acc", "reduced", "delta (+- se)");
     for (const auto& row : r.rows) {
       const std::string se = row.at("accuracy_delta_se");
-      fmt::print("{:<22} {:<20} {:<9} {:>5} {:>6} {:>5} {:>8} -> {:<7} {:>10} {:>10} {:>18}\n", row.at("model_name"),
+      fmt::print("{:<24} {:<20} {:<9} {:>5} {:>6} {:>5} {:>8} -> {:<7} {:>10} {:>10} {:>18}\n", row.at("model_name"),
                  row.at("task"), row.at("dtype"), row.at("batch"), row.at("steps"), row.at("seeds"), row.at("first_loss"),
                  row.at("final_loss"), row.at("f32_accuracy"), row.at("reduced_accuracy"),
                  row.at("accuracy_delta") + (se.empty() ? "" : " +- " + se));
