@@ -137,34 +137,6 @@ void pack_s16(DfpActivation& a, const int16_t* x, ActLayout layout, int exponent
       }));
 }
 
-// Forward words of one tap for a panel of K (C even): out[g * width + j] = the (2g, 2g + 1)
-// word of weight row (k0 + j, t), zero past K; gathers of 16 rows at a time.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void fwd_words_avx512(const int16_t* q, int k0, int k_n, int taps, int t, int c_n,
-                                                                            int width, int32_t* out) {
-  const int cw = c_n / 2;
-  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(taps * cw));
-  for (int v = 0; v < width; v += 16) {
-    const int live = std::clamp(k_n - (k0 + v), 0, 16);
-    const __mmask16 m = live == 16 ? __mmask16(0xffff) : __mmask16((1u << live) - 1);
-    const int32_t* base = reinterpret_cast<const int32_t*>(q + (size_t(k0 + std::min(v, k_n - k0 - 1)) * taps + t) * c_n);
-    for (int g = 0; g < cw; ++g)
-      _mm512_storeu_si512(out + size_t(g) * width + v, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, base + g, 4));
-  }
-}
-
-// Backward-data words of one (k pair, tap) for a panel of C: o[j] = (r0[j], r1[j]) for j < live
-// (r1 null: zero high halves), zero up to width.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void bwd_words_avx512(const int16_t* r0, const int16_t* r1, int live, int width,
-                                                                            int32_t* o) {
-  for (int v = 0; v < width; v += 16) {
-    const int l = std::clamp(live - v, 0, 16);
-    const __mmask16 m = l == 16 ? __mmask16(0xffff) : __mmask16((1u << l) - 1);
-    const __m256i a = _mm256_maskz_loadu_epi16(m, r0 + v);
-    const __m256i b = r1 ? _mm256_maskz_loadu_epi16(m, r1 + v) : _mm256_setzero_si256();
-    _mm512_storeu_si512(o + v, _mm512_or_si512(_mm512_cvtepu16_epi32(a), _mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)));
-  }
-}
-
 // Packed weights. fwd: for each 32/16-wide panel of K (at word offset j0 * taps * cw), words
 // [tap][c pair][width] = (w[k][tap][2g], w[k][tap][2g + 1]); bwd: panels of C, words
 // [tap][k pair][width] = (w[2g][tap][c], w[2g + 1][tap][c]); zero past K, C.
@@ -187,8 +159,10 @@ void pack_weights_words(DfpConvWeights& w) {
     if (task < int(pk.size())) {
       const Panel p = pk[task];
       int32_t* out = w.fwd.data() + size_t(p.j0) * taps * cw;
-      if (has_avx512bw() && C % 2 == 0) {
-        for (int t = 0; t < taps; ++t) fwd_words_avx512(w.q.data(), p.j0, K, taps, t, C, p.width, out + size_t(t) * cw * p.width);
+      if (has_avx512bw() && C % 2 == 0) {  // the GEMM's transposing pack, a tap at a time
+        for (int t = 0; t < taps; ++t)
+          pack_pair_words(w.q.data() + (size_t(p.j0) * taps + t) * C, taps * C, std::min(p.width, K - p.j0), cw, p.width,
+                          out + size_t(t) * cw * p.width);
         continue;
       }
       for (int j = 0; j < p.width; ++j) {
@@ -207,15 +181,16 @@ void pack_weights_words(DfpConvWeights& w) {
       const Panel p = pc[task - pk.size()];
       int32_t* out = w.bwd.data() + size_t(p.j0) * taps * kw;
       const int live = std::min(p.width, C - p.j0);
+      if (has_avx512bw()) {  // the GEMM's pair interleave, a tap at a time
+        for (int t = 0; t < taps; ++t)
+          interleave_row_pairs(w.q.data() + size_t(t) * C + p.j0, taps * C, live, kw, K / 2, p.width, out + size_t(t) * kw * p.width);
+        continue;
+      }
       for (int g = 0; g < kw; ++g)
         for (int t = 0; t < taps; ++t) {
           const int16_t* r0 = w.q.data() + (size_t(2 * g) * taps + t) * C + p.j0;
           const int16_t* r1 = 2 * g + 1 < K ? w.q.data() + (size_t(2 * g + 1) * taps + t) * C + p.j0 : nullptr;
           int32_t* o = out + (size_t(t) * kw + g) * p.width;
-          if (has_avx512bw()) {
-            bwd_words_avx512(r0, r1, live, p.width, o);
-            continue;
-          }
           for (int j = 0; j < live; ++j)
             o[j] = int32_t(uint32_t(uint16_t(r0[j])) | (r1 ? uint32_t(uint16_t(r1[j])) << 16 : 0u));
           for (int j = live; j < p.width; ++j) o[j] = 0;

@@ -476,6 +476,18 @@ std::string to_string(IntIsa isa) {
   return "scalar";
 }
 
+void pack_pair_words(const int16_t* row0, int ld, int live, int pairs, int width, int32_t* d) {
+  if (width == 32) return pack_rows_avx512<32>(row0, ld, live, pairs, d);
+  if (width == 16) return pack_rows_avx512<16>(row0, ld, live, pairs, d);
+  throw std::invalid_argument("pack_pair_words: width " + std::to_string(width) + ", expected 16 or 32");
+}
+
+void interleave_row_pairs(const int16_t* lo, int ld, int live, int groups, int pairs, int width, int32_t* d) {
+  if (width == 32) return pack_pairs_avx512<32>(lo, ld, live, groups, pairs, d);
+  if (width == 16) return pack_pairs_avx512<16>(lo, ld, live, groups, pairs, d);
+  throw std::invalid_argument("interleave_row_pairs: width " + std::to_string(width) + ", expected 16 or 32");
+}
+
 void gemm_s16s16s32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, int32_t* c, IntIsa isa) {
   check(g);
   if (g.k == 0) {

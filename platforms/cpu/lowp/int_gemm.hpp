@@ -20,6 +20,15 @@ std::string to_string(IntIsa isa);  // also names the instruction, e.g. "avx512_
 // for the baseline ISA, their scalar versions do not vectorize).
 bool has_avx512bw();
 
+// The GEMM's pair packs, for other packers of int16 pair words (the DFP conv weights). AVX-512
+// (call where has_avx512bw()); width 16 or 32. d[g * width + j], j < live, is:
+//  - pack_pair_words: the pair (2g, 2g + 1) of row j, rows `ld` int16 apart from row0,
+//    g < pairs (16x16 register transposes); rows past live zero;
+//  - interleave_row_pairs: (row 2g [j], row 2g + 1 [j]) of rows `ld` apart from lo, g < groups,
+//    the high half zero for g >= pairs (vpermt2w); columns past live zero.
+void pack_pair_words(const int16_t* row0, int ld, int live, int pairs, int width, int32_t* d);
+void interleave_row_pairs(const int16_t* lo, int ld, int live, int groups, int pairs, int width, int32_t* d);
+
 struct IntGemmArgs {
   bool trans_a = false, trans_b = false;
   int m = 0, n = 0, k = 0;
