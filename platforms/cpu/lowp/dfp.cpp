@@ -7,7 +7,6 @@
 #include <cmath>
 #include <vector>
 
-
 namespace paradnn::cpu::lowp {
 
 namespace {
@@ -29,38 +28,41 @@ __attribute__((target("avx512f"))) float abs_max_avx512(const float* x, size_t n
   return r;
 }
 
-// The quantized values and max |x| (of the unscaled input) in one pass. cvtps rounds to
-// nearest even (the default mode, as nearbyint); clamping first keeps out-of-range values at
-// +-32767.
-__attribute__((target("avx512f,avx512bw"))) float quantize_max_avx512(const float* x, size_t n, float inv_step, int16_t* q) {
-  const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max)), s = _mm512_set1_ps(inv_step);
-  __m512 m = _mm512_setzero_ps();
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 k = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    const __m512 x16 = _mm512_maskz_loadu_ps(k, x + i);
-    m = _mm512_max_ps(m, _mm512_abs_ps(x16));
-    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x16, s), lo), hi);
-    _mm512_mask_cvtepi32_storeu_epi16(q + i, k, _mm512_cvtps_epi32(v));
-  }
+// 16 values: m = max(m, |x|), and x / step rounded to nearest even (cvtps, the default mode,
+// as nearbyint) as int32 lanes; clamping first keeps out-of-range values at +-32767.
+__attribute__((target("avx512f"))) inline __m512i quantize16(__m512 x, __m512 inv_step, __m512& m) {
+  m = _mm512_max_ps(m, _mm512_abs_ps(x));
+  const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max));
+  return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x, inv_step), lo), hi));
+}
+
+__attribute__((target("avx512f"))) inline float lanes_max(__m512 m) {
   alignas(64) float lanes[16];  // (GCC 12's _mm512_reduce_max_ps warns of an uninitialized value)
   _mm512_store_ps(lanes, m);
   return *std::max_element(lanes, lanes + 16);
 }
 
+// The quantized values and max |x| (of the unscaled input) in one pass.
+__attribute__((target("avx512f,avx512bw"))) float quantize_max_avx512(const float* x, size_t n, float inv_step, int16_t* q) {
+  const __m512 s = _mm512_set1_ps(inv_step);
+  __m512 m = _mm512_setzero_ps();
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    _mm512_mask_cvtepi32_storeu_epi16(q + i, k, quantize16(_mm512_maskz_loadu_ps(k, x + i), s, m));
+  }
+  return lanes_max(m);
+}
+
 __attribute__((target("avx512f,avx512bw"))) float quantize_max_blocked_avx512(const float* x, int blocks, size_t block_stride,
                                                                             int pixels, float inv_step, int16_t* q, size_t q_stride) {
-  const __m512 lo = _mm512_set1_ps(-float(kDfp16Max)), hi = _mm512_set1_ps(float(kDfp16Max)), s = _mm512_set1_ps(inv_step);
+  const __m512 s = _mm512_set1_ps(inv_step);
   __m512 m = _mm512_setzero_ps();
   for (int p = 0; p < pixels; ++p)
     for (int b = 0; b < blocks; ++b) {
-      const __m512 x16 = _mm512_loadu_ps(x + b * block_stride + size_t(p) * 16);
-      m = _mm512_max_ps(m, _mm512_abs_ps(x16));
-      const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x16, s), lo), hi);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + p * q_stride + 16 * b), _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(v)));
+      const __m512i v = quantize16(_mm512_loadu_ps(x + b * block_stride + size_t(p) * 16), s, m);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + p * q_stride + 16 * b), _mm512_cvtepi32_epi16(v));
     }
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, m);
-  return *std::max_element(lanes, lanes + 16);
+  return lanes_max(m);
 }
 
 #pragma GCC diagnostic pop
