@@ -1,6 +1,7 @@
 #include "runners/drivers/task_accuracy.hpp"
 
 #include <cmath>
+#include <numeric>
 
 #include <fmt/core.h>
 
@@ -10,6 +11,7 @@
 #include "runners/drivers/precision_point.hpp"
 #include "runners/harness/point_loop.hpp"
 #include "runners/harness/result_row.hpp"
+#include "runners/harness/timing.hpp"
 
 namespace paradnn {
 
@@ -24,23 +26,13 @@ const std::vector<std::string>& task_accuracy_columns() {
 
 namespace {
 
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
+double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
 
-// Sample standard deviation (n - 1) and standard error of the mean, as CSV text: empty below
-// two values (one run has no spread to report).
-double sample_sd(const std::vector<double>& v) {
-  const double m = mean(v);
-  double ss = 0;
-  for (double x : v) ss += (x - m) * (x - m);
-  return std::sqrt(ss / static_cast<double>(v.size() - 1));
-}
-std::string sd_text(const std::vector<double>& v) { return v.size() < 2 ? "" : format_number(sample_sd(v)); }
+// Sample standard deviation and standard error of the mean as CSV text: empty below two
+// values (one run has no spread to report).
+std::string sd_text(const std::vector<double>& v) { return v.size() < 2 ? "" : format_number(sample_stddev(v)); }
 std::string se_text(const std::vector<double>& v) {
-  return v.size() < 2 ? "" : format_number(sample_sd(v) / std::sqrt(static_cast<double>(v.size())));
+  return v.size() < 2 ? "" : format_number(sample_stddev(v) / std::sqrt(static_cast<double>(v.size())));
 }
 
 }  // namespace

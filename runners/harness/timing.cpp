@@ -22,13 +22,19 @@ double percentile(const std::vector<double>& v, double q) {
   return s[lo] + (pos - static_cast<double>(lo)) * (s[hi] - s[lo]);
 }
 
-double relative_stddev(const std::vector<double>& v) {
+double sample_stddev(const std::vector<double>& v) {
   if (v.size() < 2) return std::numeric_limits<double>::infinity();
   const double n = static_cast<double>(v.size());
   const double mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
   double ss = 0;
   for (double x : v) ss += (x - mean) * (x - mean);
-  return mean > 0 ? std::sqrt(ss / (n - 1)) / mean : std::numeric_limits<double>::infinity();
+  return std::sqrt(ss / (n - 1));
+}
+
+double relative_stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return std::numeric_limits<double>::infinity();
+  const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  return mean > 0 ? sample_stddev(v) / mean : std::numeric_limits<double>::infinity();
 }
 
 void summarize(Measurement& m) {

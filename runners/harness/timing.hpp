@@ -23,6 +23,8 @@ struct Measurement {
 // statistics (position q*(n-1), as numpy's default); 0 for none.
 double percentile(const std::vector<double>& v, double q);
 
+// Sample standard deviation (n - 1) of `v`; infinite for fewer than two values.
+double sample_stddev(const std::vector<double>& v);
 // Sample standard deviation over the mean of `v`; infinite for fewer than two values.
 double relative_stddev(const std::vector<double>& v);
 
