@@ -707,7 +707,7 @@ void backward_weights_small_c(const ConvShape& s, const DfpActivation& x, const 
     float* const a = acc + per * t;
     int64_t* const bs = bsum.data() + size_t(t) * s.k;
     const int panel_words = kChunk / 2 * kPairMR;
-    static thread_local std::vector<int32_t> packed;
+    static thread_local AlignedVector<int32_t> packed;
     static thread_local std::vector<const int16_t*> px;
     static thread_local std::vector<int16_t> zeros;
     static thread_local std::vector<const int16_t*> pxp;
@@ -803,7 +803,7 @@ void backward_weights_by_output(const ConvShape& s, const DfpActivation& x, cons
     dyrow[i] = dy.data.data() + ((size_t(ni) * dy.hp + yy + dy.top) * dy.wp + xx + dy.left) * dy.cp;
   }
   // The gradient interleaved into pixel pairs: words [k / 8][pair][k % 8]; bias sums per thread.
-  std::vector<int32_t> packed(size_t(kp) * pairs);
+  AlignedVector<int32_t> packed(size_t(kp) * pairs);
   const int threads = omp_get_max_threads();
   std::vector<int64_t> bsum(size_t(threads) * s.k, 0);
   constexpr int kPackPairs = 64;  // int32 bias sums over 128 pixels cannot overflow
@@ -1035,7 +1035,8 @@ void dfp_conv_backward_weights(const ConvShape& s, const DfpActivation& x, const
     // The chunk's gradient: panels of 8 output channels, [pair][8] words each (L1-contiguous
     // per kernel call). Buffers of the worker thread, kept across calls.
     const int panel_words = chunk_px / 2 * kPairMR;
-    static thread_local std::vector<int32_t> packed, bsum32;
+    static thread_local AlignedVector<int32_t> packed;
+    static thread_local std::vector<int32_t> bsum32;
     static thread_local std::vector<const int16_t*> base, px;
     static thread_local std::vector<int16_t> zeros;
     packed.resize(size_t(kp / kPairMR) * panel_words);

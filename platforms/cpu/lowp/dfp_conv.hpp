@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "platforms/cpu/lowp/aligned_vector.hpp"
 #include "platforms/cpu/lowp/dfp.hpp"
 #include "platforms/cpu/lowp/int_gemm.hpp"
 
@@ -75,7 +76,7 @@ struct DfpActivation {
 // DFP weights: the int16 values (KRSC) and the two packed forms the kernels read.
 struct DfpConvWeights {
   std::vector<int16_t> q;        // K x R x S x C, as quantized
-  std::vector<int32_t> fwd, bwd;  // channel-pair words in 16/32-wide panels (see dfp_conv.cpp)
+  AlignedVector<int32_t> fwd, bwd;  // channel-pair words in 16/32-wide panels (see dfp_conv.cpp)
   int exponent = 0, qmax = 0;
   int k = 0, c = 0, r = 0, s = 0;
 };

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "platforms/cpu/lowp/aligned_vector.hpp"
 #include "platforms/cpu/probes/cpu_platform.hpp"
 
 namespace paradnn::cpu::lowp {
@@ -369,7 +370,7 @@ void blocked_range(const IntGemmArgs& g, int i0, int i1, int j0, int j1, EncA en
   static_assert(MC % MR == 0 && MS % MC == 0);
   const int kc_groups = KC / G;
   // Packing buffers live as long as their thread (no allocation or zeroing per call).
-  static thread_local std::vector<int32_t> pa, pb;
+  static thread_local AlignedVector<int32_t> pa, pb;
   pa.resize(std::max(pa.size(), size_t(std::min(MS, (i1 - i0 + MR - 1) / MR * MR)) * kc_groups));
   pb.resize(std::max(pb.size(), size_t(std::min(NC, (j1 - j0 + NR - 1) / NR * NR)) * kc_groups));
   for (int k0 = 0; k0 < g.k; k0 += KC) {
