@@ -5,6 +5,8 @@
 //                                              (filters F: stem, and per group the 3x3, the
 //                                              strided 3x3 and the 1x1 projection)
 //   paradnn_dfp_conv_bench n,c,k,h,w,r,s,stride,pad ...   given shapes
+//   --blocked: activations whose channels are a multiple of 16 in nChw16c, as the sweep's
+//              int16_dfp graphs hold them (platforms/cpu/backend/onednn_dfp.cpp)
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -40,18 +42,19 @@ std::vector<ConvShape> cnn_shapes(int f, int n) {
 
 int main(int argc, char** argv) {
   using namespace paradnn::cpu::lowp;
-  bool quick = false;
+  bool quick = false, blocked = false;
   int cnn = 0, batch = 32;
   std::vector<ConvShape> shapes;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") quick = true;
+    else if (a == "--blocked") blocked = true;
     else if (a == "--cnn" && i + 1 < argc) cnn = std::atoi(argv[++i]);
     else if (a == "--batch" && i + 1 < argc) batch = std::atoi(argv[++i]);
     else {
       ConvShape s;
       if (std::sscanf(a.c_str(), "%d,%d,%d,%d,%d,%d,%d,%d,%d", &s.n, &s.c, &s.k, &s.h, &s.w, &s.r, &s.s, &s.stride, &s.pad) != 9) {
-        fmt::print(stderr, "bad argument '{}': expected --quick, --cnn F [--batch N] or n,c,k,h,w,r,s,stride,pad\n", a);
+        fmt::print(stderr, "bad argument '{}': expected --quick, --blocked, --cnn F [--batch N] or n,c,k,h,w,r,s,stride,pad\n", a);
         return 2;
       }
       shapes.push_back(s);
@@ -59,6 +62,11 @@ int main(int argc, char** argv) {
   }
   if (cnn > 0) shapes = cnn_shapes(cnn, batch);
   if (shapes.empty()) shapes = dfp_conv_bench_shapes(quick);
+  if (blocked)
+    for (ConvShape& s : shapes) {
+      if (s.c % 16 == 0) s.in = ActLayout::nChw16c;
+      if (s.k % 16 == 0) s.out = ActLayout::nChw16c;
+    }
   const LowpTimer timer = [quick](const std::string&, const std::function<void()>& work) {
     using clock = std::chrono::steady_clock;
     work();  // warm-up
