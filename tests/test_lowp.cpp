@@ -100,6 +100,33 @@ TEST(LowpIntGemm, DfpProductNeverOverflowsInt32) {
       }
 }
 
+// The chain follows the data: small activations (or sparse gradients) convert to f32 once a
+// k slice, a single full-scale run of 32 values in one row pulls every chain back to the
+// worst case (8 pairs for a full-range activation times a 12-bit weight), and the product
+// with that run against full-scale weights of the other sign (sum -2^32, far outside int32)
+// stays exact, for op(A) stored either way.
+TEST(LowpIntGemm, ChainsFollowTheActivationsAndNeverOverflow) {
+  const int m = 5, n = 40, k = 1024;
+  for (const bool ta : {false, true}) {
+    const IntGemmArgs g{ta, false, m, n, k, ta ? m : k, n, n};
+    auto a = random_ints<int16_t>(size_t(m) * k, -100, 100, 7);
+    const auto at = [&](int i, int p) -> int16_t& { return ta ? a[size_t(p) * m + i] : a[size_t(i) * k + p]; };
+    EXPECT_EQ(gemm_chain_groups(g, a.data(), kDfp16Max, kDfpGemmMax), 256) << "small activations: one chain a k slice";
+    for (int p = 600; p < 632; ++p) at(3, p) = kDfp16Max;  // straddles the 64- and 128-value windows at 640
+    EXPECT_EQ(gemm_chain_groups(g, a.data(), kDfp16Max, kDfpGemmMax), 8) << "a full-scale run: the worst case";
+    const auto b = random_ints<int16_t>(size_t(k) * n, -kDfpGemmMax, 50 - kDfpGemmMax, 8);
+    std::vector<int64_t> ref(size_t(m) * n);
+    reference_gemm(g, a.data(), b.data(), ref.data());
+    ASSERT_LT(ref[size_t(3) * n], -(int64_t(1) << 31)) << "not adversarial";
+    for (IntIsa isa : runnable_int_isas()) {
+      std::vector<float> out(ref.size());
+      gemm_s16s16f32(g, a.data(), b.data(), 1.0f, out.data(), isa, kDfp16Max, kDfpGemmMax);
+      for (size_t i = 0; i < out.size(); ++i)
+        ASSERT_NEAR(out[i], double(ref[i]), 1e-6 * std::fabs(double(ref[i])) + 1.0) << to_string(isa) << " ta " << ta << " at " << i;
+    }
+  }
+}
+
 TEST(LowpHadamard, MatrixIsOrthogonal) {
   for (int n : {1, 2, 32, 64}) {
     const std::vector<int> h = hadamard_matrix(n);

@@ -498,6 +498,66 @@ void gemm_s16s16s32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, in
   blocked_gemm<2>(g, s16_source(a, g.lda, g.trans_a, false), s16_source(b, g.ldb, g.trans_b, true), int32_tile(g, s16_micro(isa), c));
 }
 
+int gemm_chain_groups(const IntGemmArgs& g, const int16_t* a, int max_a, int max_b) {
+  // From the largest magnitudes alone: 2 products a group, each up to max|a| * max|b|.
+  const int64_t pair_bound = 2 * int64_t(max_a) * max_b;
+  if (pair_bound == 0 || g.k == 0) return KC / 2;
+  int chain = int(std::clamp<int64_t>(INT32_MAX / pair_bound, 1, KC / 2));
+  chain = 1 << (31 - __builtin_clz(unsigned(chain)));  // a power of two: its k-windows tile each KC slice
+  if (chain == KC / 2) return chain;
+  // Sums of |a| over aligned windows of 2 * chain k values, per row of op(A), doubled while
+  // the largest times max|b| stays in int32. Windows never cross a KC slice (512 is a
+  // multiple of every window), so each of the kernel's chains lies inside one window.
+  const int64_t limit = INT32_MAX / max_b;
+  const int window = 2 * chain, windows = (g.k + window - 1) / window;
+  static thread_local std::vector<int32_t> sums;  // the calling thread's: the workers use `out`
+  sums.assign(size_t(g.m) * windows, 0);          // <= 512 * 32767 each: int32
+  int32_t* const out = sums.data();
+  if (!g.trans_a) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < g.m; ++i) {
+      const int16_t* row = a + size_t(i) * g.lda;
+      for (int w = 0; w < windows; ++w) {
+        int32_t s = 0;
+        const int p1 = std::min(g.k, (w + 1) * window);
+#pragma omp simd reduction(+ : s)
+        for (int p = w * window; p < p1; ++p) s += std::abs(int32_t(row[p]));
+        out[size_t(i) * windows + w] = s;
+      }
+    }
+  } else {  // op(A)(i, p) = a[p * lda + i]: k runs down a's rows
+#pragma omp parallel
+    {
+      std::vector<int32_t> col(size_t(g.m));
+#pragma omp for schedule(static)
+      for (int w = 0; w < windows; ++w) {
+        std::fill(col.begin(), col.end(), 0);
+        for (int p = w * window; p < std::min(g.k, (w + 1) * window); ++p) {
+          const int16_t* row = a + size_t(p) * g.lda;
+#pragma omp simd
+          for (int i = 0; i < g.m; ++i) col[i] += std::abs(int32_t(row[i]));
+        }
+        for (int i = 0; i < g.m; ++i) out[size_t(i) * windows + w] = col[i];
+      }
+    }
+  }
+  for (int n = windows; chain < KC / 2 && n > 1; n = (n + 1) / 2) {
+    int64_t widest = 0;  // the doubled windows' largest sum
+#pragma omp parallel for schedule(static) reduction(max : widest)
+    for (int i = 0; i < g.m; ++i) {
+      int32_t* r = out + size_t(i) * windows;
+      for (int w = 0; 2 * w < n; ++w) {
+        r[w] = r[2 * w] + (2 * w + 1 < n ? r[2 * w + 1] : 0);
+        widest = std::max<int64_t>(widest, r[w]);
+      }
+    }
+    if (widest > limit) break;
+    chain *= 2;
+  }
+  if (windows == 1 || chain >= (g.k + 1) / 2) chain = KC / 2;  // one window spans all of k
+  return chain;
+}
+
 void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa, int max_a,
                     int max_b) {
   check(g);
@@ -505,12 +565,9 @@ void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, fl
     for (int i = 0; i < g.m; ++i) std::fill(c + size_t(i) * g.ldc, c + size_t(i) * g.ldc + g.n, 0.0f);
     return;
   }
-  // One vpdpwssd lane adds 2 products per group; restart int32 before 2 * flush * max|a| * max|b|
-  // can pass 2^31 - 1 (|a|, |b| <= 32767: a pair of -32768 products alone would wrap).
   if (max_a < 0) max_a = abs_max(a, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda);
   if (max_b < 0) max_b = abs_max(b, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb);
-  const int64_t bound = 2 * int64_t(max_a) * max_b;
-  const int flush = int(std::clamp<int64_t>(bound ? INT32_MAX / bound : KC, 1, KC));
+  const int flush = gemm_chain_groups(g, a, max_a, max_b);
   const MicroF32 micro = s16_f32_micro(isa);
   blocked_gemm<2>(g, s16_source(a, g.lda, g.trans_a, false), s16_source(b, g.ldb, g.trans_b, true),
                   [&g, micro, flush, c, scale](const int32_t* pa, const int32_t* pb, int groups, int i0, int j0, int rows, int cols,

@@ -43,13 +43,19 @@ void gemm_s16s16s32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, in
 void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_t* c, IntIsa isa);
 // Dynamic-fixed-point product: C (f32, overwritten) = scale * op(A) op(B), exact up to f32
 // rounding for |a|, |b| <= 32767. Partial int32 sums are converted to f32 and restarted
-// every L products, L chosen from max|a| * max|b| so that no partial sum can leave int32
-// (overflow management as in Das et al. 2018): operands with headroom (fewer magnitude bits,
-// see dfp.hpp) get long chains, full-scale ones a conversion per vpdpwssd.
+// every L products, L chosen so that no partial sum can leave int32 (overflow management as
+// in Das et al. 2018; gemm_chain_groups): operands with headroom (fewer magnitude bits, see
+// dfp.hpp) or small values get long chains, full-scale ones a conversion per vpdpwssd.
 // max_a, max_b: bounds on |a|, |b| where the caller knows them (a DFP operand does); -1: a
 // pass over each operand finds them.
 void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa,
                     int max_a = -1, int max_b = -1);
+// The int32 chain gemm_s16s16f32 uses, in groups of 2 products: the longest power of two
+// (up to a whole 512-deep k slice) for which no chain can leave int32. A chain's sum is at
+// most (sum of |a| over its k-window of op(A)'s row) * max|b|, so windows of small
+// activations or sparse gradients run long chains, and a window at full scale (adversarial
+// operands) keeps the worst case's 2 * chain * max|a| * max|b| <= 2^31 - 1.
+int gemm_chain_groups(const IntGemmArgs& g, const int16_t* a, int max_a, int max_b);
 
 // Plain loops in int64, for tests.
 template <typename T>
