@@ -12,6 +12,7 @@
 // input), KRSC (ohwi) weights. The f32 ops between convs (batch norm, pools, adds) then run
 // on the blocked layout oneDNN prefers, as in an f32 graph (on NHWC, measured on a Zen 4:
 // batch norm 1.29x and the stem's max-pool backward 3.3x slower); groups are not implemented.
+#include <algorithm>
 #include <memory>
 
 #include "paradnn/cost.hpp"
@@ -99,14 +100,20 @@ void build_dense_dfp(Lowering& ctx, int i) {
     st->dy.quantize(data(dy), static_cast<size_t>(r.rows * out));
     if (wanted) product(false, false, r.rows, r.features, out, st->dy, st->w, data(s.mem), isa);  // dx = dy W
     product(true, false, out, r.features, r.rows, st->dy, st->x, data(dw), isa);                    // dW = dy^T x
-    if (db) {
+    if (db) {  // column sums, 64 columns a task, rows read whole (each column still sums in row order)
       const float* g = data(dy);
       float* gb = data(db);
+      constexpr int64_t kCols = 64;
 #pragma omp parallel for schedule(static)
-      for (int64_t c = 0; c < out; ++c) {
-        float sum = 0;
-        for (int64_t row = 0; row < r.rows; ++row) sum += g[row * out + c];
-        gb[c] = sum;
+      for (int64_t c0 = 0; c0 < out; c0 += kCols) {
+        const int64_t cols = std::min(kCols, out - c0);
+        float sum[kCols] = {};
+        for (int64_t row = 0; row < r.rows; ++row) {
+          const float* gr = g + row * out + c0;
+#pragma omp simd
+          for (int64_t c = 0; c < cols; ++c) sum[c] += gr[c];
+        }
+        std::copy(sum, sum + cols, gb + c0);
       }
     }
   }, uses);
