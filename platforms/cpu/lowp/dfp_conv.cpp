@@ -660,6 +660,48 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void small_c_words_avx512(c
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + size_t(b) * ps), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tmp + 8 * b)));
 }
 
+// The same words a kernel row at a time where a row's taps lie side by side in x (s * cp <= 32
+// int16, as the 7x7 stem's 7 pixels x 4 channels): one load per pixel and two vpermt2w pick
+// every (tap, c) pair into its word, instead of a load, widen and store per tap.
+struct RowWords {
+  int r_n = 0, s_n = 0, c_n = 0;
+  int row_step = 0;  // int16 from a kernel row's first tap to the next row's
+  int load = 0;      // int16 a row's taps span (s * cp)
+  alignas(64) int16_t idx[2][32] = {};  // vpermt2w tables for words 0-15 and 16-31 of a row
+};
+
+RowWords row_words(const ConvShape& s, const DfpActivation& x) {
+  RowWords rw;
+  rw.r_n = s.r, rw.s_n = s.s, rw.c_n = s.c, rw.row_step = x.wp * x.cp, rw.load = s.s * x.cp;
+  for (int j = 0; j < std::min(32, s.s * s.c); ++j) {
+    const int e = j / s.c * x.cp + j % s.c;  // tap j / c, channel j % c
+    rw.idx[j / 16][2 * (j % 16)] = int16_t(e);
+    rw.idx[j / 16][2 * (j % 16) + 1] = int16_t(32 + e);  // the same element of hi
+  }
+  return rw;
+}
+
+bool row_words_fit(const ConvShape& s, const DfpActivation& x) { return has_avx512bw() && s.s * x.cp <= 32; }
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void small_c_row_words(const int16_t* lo, const int16_t* hi,
+                                                                              const RowWords& rw, int rp, int32_t* tmp,
+                                                                              int32_t* out, int ps) {
+  const int per_row = rw.s_n * rw.c_n;
+  const __mmask32 lm = rw.load >= 32 ? __mmask32(~0u) : __mmask32((1u << rw.load) - 1);
+  const __mmask16 m0 = __mmask16(per_row >= 16 ? 0xffff : (1u << per_row) - 1);
+  const __mmask16 m1 = __mmask16(per_row > 16 ? (1u << (per_row - 16)) - 1 : 0);
+  const __m512i i0 = _mm512_load_si512(rw.idx[0]), i1 = _mm512_load_si512(rw.idx[1]);
+  for (int r = 0; r < rw.r_n; ++r) {
+    const __m512i l = _mm512_maskz_loadu_epi16(lm, lo + size_t(r) * rw.row_step);
+    const __m512i h = hi ? _mm512_maskz_loadu_epi16(lm, hi + size_t(r) * rw.row_step) : _mm512_setzero_si512();
+    int32_t* d = tmp + r * per_row;
+    _mm512_mask_storeu_epi32(d, m0, _mm512_permutex2var_epi16(l, i0, h));
+    if (m1) _mm512_mask_storeu_epi32(d + 16, m1, _mm512_permutex2var_epi16(l, i1, h));
+  }
+  for (int b = 0; b < rp / 8; ++b)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + size_t(b) * ps), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tmp + 8 * b)));
+}
+
 void small_c_words(const int16_t* lo, const int16_t* hi, const int* toff, int taps, int c_n, int rp, int32_t* tmp,
                    int32_t* out, int ps) {
   if (has_avx512bw()) return small_c_words_avx512(lo, hi, toff, taps, c_n, rp, tmp, out, ps);
@@ -700,6 +742,8 @@ void backward_weights_small_c(const ConvShape& s, const DfpActivation& x, const 
   std::vector<int> toff(taps);
   for (int r = 0; r < s.r; ++r)
     for (int q = 0; q < s.s; ++q) toff[r * s.s + q] = (r * x.wp + q) * x.cp;
+  const bool by_rows = row_words_fit(s, x);
+  const RowWords rw = by_rows ? row_words(s, x) : RowWords{};
   const float scale = std::ldexp(1.0f, x.exponent + dy.exponent);
 #pragma omp parallel num_threads(threads)
   {
@@ -744,9 +788,14 @@ void backward_weights_small_c(const ConvShape& s, const DfpActivation& x, const 
         const char* e = dy_ptr(std::min(total, p0 + 2 * np) - 1) + size_t(dy.cp) * 2;
         for (; b < e; b += 64) _mm_prefetch(b, _MM_HINT_T1);
       }
-      for (int g = 0; g < pairs; ++g)
-        small_c_words(base[2 * g], 2 * g + 1 < np ? base[2 * g + 1] : nullptr, toff.data(), taps, s.c, rp, tmp.data(),
-                      packed.data() + size_t(g) * kPairMR, panel_words);
+      for (int g = 0; g < pairs; ++g) {
+        const int16_t* hi = 2 * g + 1 < np ? base[2 * g + 1] : nullptr;
+        int32_t* words = packed.data() + size_t(g) * kPairMR;
+        if (by_rows)
+          small_c_row_words(base[2 * g], hi, rw, rp, tmp.data(), words, panel_words);
+        else
+          small_c_words(base[2 * g], hi, toff.data(), taps, s.c, rp, tmp.data(), words, panel_words);
+      }
       for (const Panel& pn : ps) {
         for (int i = 0; i < 2 * pairs; ++i) pxp[i] = px[i] + pn.j0;
         const PairFn fn = pair_kernel(isa, pn.width);
