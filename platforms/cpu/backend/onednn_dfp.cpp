@@ -130,8 +130,7 @@ void build_conv_dfp(Lowering& ctx, int i) {
   shape.stride = static_cast<int>(op.stride), shape.pad = static_cast<int>(op.pad);
   if (shape.oh() != op.out[2] || shape.ow() != op.out[3]) throw std::logic_error(op.name + ": DFP conv output size differs");
   const ConvGeometry geo = conv_geometry(op, in);
-  const auto layout = [](int64_t channels) { return channels % 16 ? lowp::ActLayout::nhwc : lowp::ActLayout::nChw16c; };
-  shape.in = layout(in[1]), shape.out = layout(op.out[1]);
+  shape.in = lowp::preferred_layout(in[1]), shape.out = lowp::preferred_layout(op.out[1]);
   const auto tag = [](lowp::ActLayout l) { return l == lowp::ActLayout::nhwc ? Tag::nhwc : Tag::nChw16c; };
   const memory::desc x_md({in[0], in[1], in[2], in[3]}, Dt::f32, tag(shape.in));
   const memory::desc y_md({op.out[0], op.out[1], op.out[2], op.out[3]}, Dt::f32, tag(shape.out));

@@ -644,6 +644,12 @@ void add_row(const int16_t* __restrict d, int n, int32_t* __restrict sum) {
   for (int k = 0; k < n; ++k) sum[k] += d[k];
 }
 
+// rp words of tmp into tiles of 8 rows: out[(row / 8) * ps + row % 8].
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void copy_row_tiles(const int32_t* tmp, int rp, int32_t* out, int ps) {
+  for (int b = 0; b < rp / 8; ++b)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + size_t(b) * ps), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tmp + 8 * b)));
+}
+
 // One pixel pair's (tap, c) words for the small-C path: word tap * c_n + c = (lo[toff[tap] + c],
 // hi[toff[tap] + c]) (hi null: zero), written 8 rows a tile: out[(row / 8) * ps + row % 8].
 // c_n <= 8; tmp: rp words, zero past taps * c_n.
@@ -656,8 +662,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void small_c_words_avx512(c
     const __m256i h = hi ? _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_maskz_loadu_epi16(m, hi + toff[t])), 16) : _mm256_setzero_si256();
     _mm256_mask_storeu_epi32(tmp + t * c_n, m, _mm256_or_si256(l, h));
   }
-  for (int b = 0; b < rp / 8; ++b)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + size_t(b) * ps), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tmp + 8 * b)));
+  copy_row_tiles(tmp, rp, out, ps);
 }
 
 // The same words a kernel row at a time where a row's taps lie side by side in x (s * cp <= 32
@@ -698,8 +703,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void small_c_row_words(cons
     _mm512_mask_storeu_epi32(d, m0, _mm512_permutex2var_epi16(l, i0, h));
     if (m1) _mm512_mask_storeu_epi32(d + 16, m1, _mm512_permutex2var_epi16(l, i1, h));
   }
-  for (int b = 0; b < rp / 8; ++b)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + size_t(b) * ps), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tmp + 8 * b)));
+  copy_row_tiles(tmp, rp, out, ps);
 }
 
 void small_c_words(const int16_t* lo, const int16_t* hi, const int* toff, int taps, int c_n, int rp, int32_t* tmp,

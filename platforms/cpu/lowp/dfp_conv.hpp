@@ -48,6 +48,9 @@ namespace paradnn::cpu::lowp {
 // image: element (n, c, y, x) at (((n * C / 16 + c / 16) * H + y) * W + x) * 16 + c % 16
 // (C a multiple of 16). The int16 packs the kernels read are NHWC either way.
 enum class ActLayout { nhwc, nChw16c };
+// The layout a DFP graph keeps an activation of `channels` in: oneDNN's nChw16c where the
+// channels fill whole blocks of 16 (batch norm and pools run faster on it), else NHWC.
+inline ActLayout preferred_layout(int64_t channels) { return channels % 16 ? ActLayout::nhwc : ActLayout::nChw16c; }
 
 struct ConvShape {
   int n = 1, c = 1, k = 1, h = 1, w = 1, r = 1, s = 1, stride = 1, pad = 0;

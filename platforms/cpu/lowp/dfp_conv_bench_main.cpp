@@ -63,10 +63,7 @@ int main(int argc, char** argv) {
   if (cnn > 0) shapes = cnn_shapes(cnn, batch);
   if (shapes.empty()) shapes = dfp_conv_bench_shapes(quick);
   if (blocked)
-    for (ConvShape& s : shapes) {
-      if (s.c % 16 == 0) s.in = ActLayout::nChw16c;
-      if (s.k % 16 == 0) s.out = ActLayout::nChw16c;
-    }
+    for (ConvShape& s : shapes) s.in = preferred_layout(s.c), s.out = preferred_layout(s.k);
   const LowpTimer timer = [quick](const std::string&, const std::function<void()>& work) {
     using clock = std::chrono::steady_clock;
     work();  // warm-up

@@ -504,7 +504,7 @@ int gemm_chain_groups(const IntGemmArgs& g, const int16_t* a, int max_a, int max
   if (pair_bound == 0 || g.k == 0) return KC / 2;
   int chain = int(std::clamp<int64_t>(INT32_MAX / pair_bound, 1, KC / 2));
   chain = 1 << (31 - __builtin_clz(unsigned(chain)));  // a power of two: its k-windows tile each KC slice
-  if (chain == KC / 2) return chain;
+  if (chain == KC / 2 || 2 * chain >= g.k) return KC / 2;  // (one worst-case chain covers k)
   // Sums of |a| over aligned windows of 2 * chain k values, per row of op(A), doubled while
   // the largest times max|b| stays in int32. Windows never cross a KC slice (512 is a
   // multiple of every window), so each of the kernel's chains lies inside one window.
@@ -554,8 +554,7 @@ int gemm_chain_groups(const IntGemmArgs& g, const int16_t* a, int max_a, int max
     if (widest > limit) break;
     chain *= 2;
   }
-  if (windows == 1 || chain >= (g.k + 1) / 2) chain = KC / 2;  // one window spans all of k
-  return chain;
+  return chain >= (g.k + 1) / 2 ? KC / 2 : chain;  // one chain spans all of k
 }
 
 void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, float scale, float* c, IntIsa isa, int max_a,
