@@ -1,4 +1,5 @@
 #include "platforms/cpu/lowp/dfp_conv.hpp"
+#include "platforms/cpu/lowp/dfp_conv_amx.hpp"
 
 #include <fmt/core.h>
 #include <immintrin.h>
@@ -335,6 +336,7 @@ struct GatherKernels {
 };
 GatherKernels gather_kernels(IntIsa isa, bool only_narrow) {
   switch (isa) {
+    case IntIsa::amx_int8:  // shapes the tiles do not take
     case IntIsa::avx512_vnni:
       return only_narrow ? GatherKernels{16, nullptr, gather_vnni<16, 1>} : GatherKernels{12, gather_vnni<12, 2>, gather_vnni<12, 1>};
     case IntIsa::avx512bw:
@@ -365,7 +367,7 @@ void gather_all(IntIsa isa, const std::vector<GatherSegment>& segs, int cols, co
   int pixels = 0;
   for (const GatherSegment& sg : segs) pixels += sg.count;
   // Outputs past the last-level cache's share are written around it (no read for ownership).
-  const bool stream = isa == IntIsa::avx512_vnni || isa == IntIsa::avx512bw ? double(pixels) * cols * 4 > 8e6 : false;
+  const bool stream = vector_isa(isa) == IntIsa::avx512_vnni || isa == IntIsa::avx512bw ? double(pixels) * cols * 4 > 8e6 : false;
   const GatherKernels kern = gather_kernels(isa, np == 1 && ps[0].width == 16);
   std::vector<std::vector<const int32_t*>> b_tap(segs.size() * np);
   std::vector<GatherArgs> args(segs.size() * np);
@@ -590,6 +592,7 @@ constexpr int kPairMR = 8;  // output channels per backward-weights tile (every 
 PairFn pair_kernel(IntIsa isa, int width) {
   const bool wide = width == 32;
   switch (isa) {
+    case IntIsa::amx_int8:
     case IntIsa::avx512_vnni: return wide ? pair_vnni<kPairMR, 2> : pair_vnni<kPairMR, 1>;
     case IntIsa::avx512bw: return wide ? pair_bw<kPairMR, 2> : pair_bw<kPairMR, 1>;
     case IntIsa::avx2: return wide ? pair_avx2<kPairMR, 2> : pair_avx2<kPairMR, 1>;
@@ -959,6 +962,7 @@ void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, i
     return m;
   });
   pack_weights_words(out);
+  if (detected_int_isa() == IntIsa::amx_int8) amx::pack_weights(s, out);
 }
 
 void dfp_pack_weights(const ConvShape& s, const int16_t* w, int exponent, DfpConvWeights& out) {
@@ -966,6 +970,7 @@ void dfp_pack_weights(const ConvShape& s, const int16_t* w, int exponent, DfpCon
   out.exponent = exponent;
   out.qmax = int(copy_run(w, int(out.q.size()), out.q.data()));
   pack_weights_words(out);
+  if (detected_int_isa() == IntIsa::amx_int8) amx::pack_weights(s, out);
 }
 
 void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvWeights& w, const float* bias, float* y,
@@ -973,6 +978,7 @@ void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvW
   check_shape(s);
   check_act(x, s.n, s.h, s.w, s.c, s.pad, s.pad, "x");
   if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
+  if (isa == IntIsa::amx_int8 && amx::takes_forward(s)) return amx::forward(s, x, w, bias, y);
   const int cw = x.cp / 2, oh = s.oh(), ow = s.ow(), plane = oh * ow;
   const bool blocked = s.out == ActLayout::nChw16c;
   // Output pixels ordered by the taps they reach (one segment per row run x column run), with
@@ -1006,6 +1012,7 @@ void dfp_conv_backward_data(const ConvShape& s, const DfpActivation& dy, const D
   check_shape(s);
   check_act(dy, s.n, s.oh(), s.ow(), s.k, grad_pads(s).top, grad_pads(s).left, "dy");
   if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
+  if (isa == IntIsa::amx_int8 && amx::takes_backward_data(s)) return amx::backward_data(s, dy, w, dx);
   const int st = s.stride, kw = dy.cp / 2, oh = s.oh(), ow = s.ow(), plane = s.h * s.w;
   const bool blocked = s.in == ActLayout::nChw16c;
   // Per stride phase (input rows with (i + pad) % st == ph read kernel rows ph + st * j: no
@@ -1054,6 +1061,7 @@ void dfp_conv_backward_weights(const ConvShape& s, const DfpActivation& x, const
   check_shape(s);
   check_act(x, s.n, s.h, s.w, s.c, s.pad, s.pad, "x");
   check_act(dy, s.n, s.oh(), s.ow(), s.k, grad_pads(s).top, grad_pads(s).left, "dy");
+  if (isa == IntIsa::amx_int8 && amx::takes_backward_weights(s)) return amx::backward_weights(s, x, dy, dw, dbias);
   if (s.c <= 8) return backward_weights_small_c(s, x, dy, dw, dbias, isa);
   const int taps = s.r * s.s, oh = s.oh(), ow = s.ow(), plane = oh * ow;
   const int kp = round_up(s.k, kPairMR), cp16 = round_up(s.c, 16);

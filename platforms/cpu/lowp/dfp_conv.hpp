@@ -76,10 +76,19 @@ struct DfpActivation {
   }
 };
 
-// DFP weights: the int16 values (KRSC) and the two packed forms the kernels read.
+// Weights split into high (signed) and low (unsigned) bytes, in AMX B tiles (dfp_conv_amx.hpp):
+// for each 16-column block, `chunks` tiles of 16 rows x 64 bytes, row = 4 reduction elements
+// of each of the 16 columns; zero past the reduction's end.
+struct SplitPanels {
+  AlignedVector<int8_t> hi, lo;
+  int chunks = 0;
+};
+
+// DFP weights: the int16 values (KRSC) and the packed forms the kernels read.
 struct DfpConvWeights {
   std::vector<int16_t> q;        // K x R x S x C, as quantized
   AlignedVector<int32_t> fwd, bwd;  // channel-pair words in 16/32-wide panels (see dfp_conv.cpp)
+  SplitPanels amx_fwd, amx_bwd;     // AMX tiles, where the CPU has them (empty elsewhere)
   int exponent = 0, qmax = 0;
   int k = 0, c = 0, r = 0, s = 0;
 };

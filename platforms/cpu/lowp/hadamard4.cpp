@@ -326,6 +326,7 @@ int block_rows(IntIsa isa) { return isa == IntIsa::avx2 ? 2 : 4; }
 int64_t run_block(IntIsa isa, bool checked, int rows, const uint8_t* a, int lda, const uint8_t* b, int ldb, int kb, int pairs,
                   int flush, int32_t* out) {
   switch (isa) {
+    case IntIsa::amx_int8:
     case IntIsa::avx512_vnni:
     case IntIsa::avx512bw: {
       Micro m = checked ? avx512_micro<true>(rows) : avx512_micro<false>(rows);
@@ -353,6 +354,7 @@ void padded_copy(bool trans, int rows, int cols, int cols_padded, const float* x
 
 std::string s4_kernel_name(IntIsa isa) {
   switch (isa) {
+    case IntIsa::amx_int8:
     case IntIsa::avx512_vnni:
     case IntIsa::avx512bw: return "avx512bw (vpshufb)";
     case IntIsa::avx2: return "avx2 (vpshufb)";

@@ -10,6 +10,7 @@
 
 #include "platforms/cpu/lowp/aligned_vector.hpp"
 #include "platforms/cpu/probes/cpu_platform.hpp"
+#include "platforms/cpu/probes/roofline_kernels.hpp"
 
 namespace paradnn::cpu::lowp {
 
@@ -174,6 +175,7 @@ void micro_s16_scalar(const int32_t* pa, const int32_t* pb, int groups, int32_t*
 
 Micro s16_micro(IntIsa isa) {
   switch (isa) {
+    case IntIsa::amx_int8:  // the tiles run convolutions only
     case IntIsa::avx512_vnni: return micro_s16_vnni;
     case IntIsa::avx512bw: return micro_s16_avx512bw;
     case IntIsa::avx2: return micro_s16_avx2;
@@ -201,6 +203,7 @@ using MicroF32 = void (*)(const int32_t* pa, const int32_t* pb, int groups, int 
 
 MicroF32 s16_f32_micro(IntIsa isa) {
   switch (isa) {
+    case IntIsa::amx_int8:  // the tiles run convolutions only
     case IntIsa::avx512_vnni: return micro_s16_f32_vnni;
     case IntIsa::avx512bw: return micro_s16_f32_avx512bw;
     case IntIsa::avx2: return micro_s16_f32_chunked<micro_s16_avx2>;
@@ -453,6 +456,9 @@ void check(const IntGemmArgs& g) {
 std::vector<IntIsa> runnable_int_isas() {
   const CpuidFlags c = cpu_features().cpuid;
   std::vector<IntIsa> isas;
+  // AMX's CPUs all have AVX-512 VBMI, which the tile staging uses; asked anyway.
+  if (c.amx_int8 && c.avx512_vnni && c.avx512bw && __builtin_cpu_supports("avx512vbmi") && amx_permission().empty())
+    isas.push_back(IntIsa::amx_int8);
   if (c.avx512_vnni && c.avx512bw) isas.push_back(IntIsa::avx512_vnni);
   if (c.avx512bw) isas.push_back(IntIsa::avx512bw);
   if (c.avx2) isas.push_back(IntIsa::avx2);
@@ -469,6 +475,7 @@ bool has_avx512bw() {
 
 std::string to_string(IntIsa isa) {
   switch (isa) {
+    case IntIsa::amx_int8: return "amx_int8 (tdpb*d on split int16 bytes; GEMMs avx512_vnni)";
     case IntIsa::avx512_vnni: return "avx512_vnni (vpdpwssd, vpdpbusd)";
     case IntIsa::avx512bw: return "avx512bw (vpmaddwd)";
     case IntIsa::avx2: return "avx2 (vpmaddwd)";
@@ -577,6 +584,7 @@ void gemm_s16s16f32(const IntGemmArgs& g, const int16_t* a, const int16_t* b, fl
 
 void gemm_s8s8s32(const IntGemmArgs& g, const int8_t* a, const int8_t* b, int32_t* c, IntIsa isa) {
   check(g);
+  isa = vector_isa(isa);
   if (isa != IntIsa::avx512_vnni || g.k == 0) {
     // Widened to int16 (dense, untransposed copies) and run through the int16 kernel.
     std::vector<int16_t> a16(size_t(g.m) * g.k), b16(size_t(g.k) * g.n);

@@ -12,7 +12,10 @@
 namespace paradnn::cpu::lowp {
 
 // Which instructions the kernels use; chosen at run time from the cpuid flags (cpu_features).
-enum class IntIsa { avx512_vnni, avx512bw, avx2, scalar };
+// amx_int8: the DFP convolutions on AMX tiles (dfp_conv_amx.hpp), where cpuid has AMX-INT8 and
+// Linux granted the tile state; everything else then runs avx512_vnni (vector_isa).
+enum class IntIsa { amx_int8, avx512_vnni, avx512bw, avx2, scalar };
+inline IntIsa vector_isa(IntIsa isa) { return isa == IntIsa::amx_int8 ? IntIsa::avx512_vnni : isa; }
 IntIsa detected_int_isa();  // the best this CPU runs
 std::vector<IntIsa> runnable_int_isas();  // every one this CPU runs, best first (tests run them all)
 std::string to_string(IntIsa isa);  // also names the instruction, e.g. "avx512_vnni (vpdpwssd)"

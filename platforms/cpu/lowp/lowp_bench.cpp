@@ -90,7 +90,7 @@ void gemm_rows(int n, Report& report, const LowpTimer& timer) {
         "paradnn s16 x s16 -> s32 (intrinsics)", nan);
   const auto a8 = small_ints<int8_t>(nn, 127, 15), b8 = small_ints<int8_t>(nn, 127, 16);
   timed("gemm", "int8", to_string(isa), [&] { gemm_s8s8s32(ig, a8.data(), b8.data(), c32.data(), isa); },
-        isa == IntIsa::avx512_vnni ? "paradnn s8 x s8 -> s32, vpdpbusd with u8 shift" : "paradnn s8 x s8 -> s32, widened to int16",
+        vector_isa(isa) == IntIsa::avx512_vnni ? "paradnn s8 x s8 -> s32, vpdpbusd with u8 shift" : "paradnn s8 x s8 -> s32, widened to int16",
         nan);
 
   // Whole Hadamard-domain products on Gaussian data: transform, quantize, int8 GEMM, scale back.

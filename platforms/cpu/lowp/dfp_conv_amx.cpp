@@ -1,0 +1,413 @@
+#include "platforms/cpu/lowp/dfp_conv_amx.hpp"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+
+namespace paradnn::cpu::lowp::amx {
+
+// GCC 12's AVX-512 headers pass _mm512_undefined_*() to the builtins and warn about it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace {
+
+// Every function with tile or AVX-512 intrinsics; OpenMP bodies only call them (an outlined
+// parallel region does not inherit a target attribute).
+#define PARADNN_AMX __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,bmi2,amx-tile,amx-int8")))
+
+constexpr int kTile = 1024;        // bytes in a tile: 16 rows x 64
+constexpr int kMaxReduction = 32768;  // elements per accumulation: 2 * 255 * 255 * 32768 < 2^31
+
+// Palette 1 (Intel SDM, LDTILECFG): tmm0 A high, tmm1 A low, tmm2 B high, tmm3 B low, tmm4-6
+// the HH, cross and LL accumulators; all 16 rows x 64 bytes.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+PARADNN_AMX void tiles_begin() {
+  TileConfig c;
+  for (int t = 0; t < 7; ++t) c.colsb[t] = 64, c.rows[t] = 16;
+  __asm__ volatile("ldtilecfg %0" ::"m"(c) : "memory");  // the whole struct is the operand
+}
+
+PARADNN_AMX void tiles_end() { _tile_release(); }
+
+PARADNN_AMX inline void zero_accumulators() {
+  _tile_zero(4);
+  _tile_zero(5);
+  _tile_zero(6);
+}
+
+// Accumulators += the sum over `chunks` of A(q) B(q): A's tiles at a_hi / a_lo + q * a_step
+// bytes, B's at b_hi / b_lo + q * kTile; rows 64 bytes apart.
+PARADNN_AMX void accumulate(const int8_t* a_hi, const int8_t* a_lo, size_t a_step, const int8_t* b_hi, const int8_t* b_lo,
+                            int chunks) {
+  __asm__ volatile("" ::: "memory");  // the tile loads' asm takes only pointers: staged bytes first
+  for (int q = 0; q < chunks; ++q) {
+    _tile_loadd(0, a_hi + q * a_step, 64);
+    _tile_loadd(1, a_lo + q * a_step, 64);
+    _tile_loadd(2, b_hi + size_t(q) * kTile, 64);
+    _tile_loadd(3, b_lo + size_t(q) * kTile, 64);
+    _tile_dpbssd(4, 0, 2);
+    _tile_dpbsud(5, 0, 3);
+    _tile_dpbusd(5, 1, 2);
+    _tile_dpbuud(6, 1, 3);
+  }
+  __asm__ volatile("" ::: "memory");
+}
+
+struct alignas(64) Accumulators {
+  int32_t hh[256], x[256], ll[256];
+};
+
+PARADNN_AMX void store_accumulators(Accumulators& a) {
+  _tile_stored(4, a.hh, 64);
+  _tile_stored(5, a.x, 64);
+  _tile_stored(6, a.ll, 64);
+  __asm__ volatile("" ::: "memory");
+}
+
+PARADNN_AMX inline __m256 exact_half(__m256i hh, __m256i x, __m256i ll) {
+  __m512i v = _mm512_slli_epi64(_mm512_cvtepi32_epi64(hh), 16);
+  v = _mm512_add_epi64(v, _mm512_slli_epi64(_mm512_cvtepi32_epi64(x), 8));
+  return _mm512_cvtepi64_ps(_mm512_add_epi64(v, _mm512_cvtepi32_epi64(ll)));
+}
+
+// Row i's 16 sums 65536 HH + 256 X + LL, exact in int64 and rounded once to f32, times scale.
+PARADNN_AMX inline __m512 row_value(const Accumulators& a, int i, float scale) {
+  const __m512i hh = _mm512_load_si512(a.hh + 16 * i), x = _mm512_load_si512(a.x + 16 * i), ll = _mm512_load_si512(a.ll + 16 * i);
+  const __m256 lo = exact_half(_mm512_castsi512_si256(hh), _mm512_castsi512_si256(x), _mm512_castsi512_si256(ll));
+  const __m256 hi = exact_half(_mm512_extracti64x4_epi64(hh, 1), _mm512_extracti64x4_epi64(x, 1), _mm512_extracti64x4_epi64(ll, 1));
+  return _mm512_mul_ps(_mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1), _mm512_set1_ps(scale));
+}
+
+// 32 int16 -> their 32 low bytes, then their 32 high bytes (vpermb).
+PARADNN_AMX inline __m512i split_index() {
+  alignas(64) int8_t idx[64];
+  for (int o = 0; o < 64; ++o) idx[o] = int8_t(o < 32 ? 2 * o : 2 * (o - 32) + 1);
+  return _mm512_load_si512(idx);
+}
+
+PARADNN_AMX inline __m256i row16(const int16_t* p) {
+  return p ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_setzero_si256();
+}
+
+// Four rows of 16 int16 (null: zeros) -> 64 low and 64 high bytes, byte 4 j + e = row e's
+// value j: one row of a B tile.
+PARADNN_AMX inline void quad_row(const int16_t* const r[4], int8_t* hi, int8_t* lo) {
+  alignas(64) static const struct Index {
+    int8_t lo[64], hi[64];
+    Index() {
+      for (int o = 0; o < 64; ++o) lo[o] = int8_t((o % 4) * 32 + 2 * (o / 4)), hi[o] = int8_t(lo[o] + 1);
+    }
+  } index;
+  const __m512i z0 = _mm512_inserti64x4(_mm512_castsi256_si512(row16(r[0])), row16(r[1]), 1);
+  const __m512i z1 = _mm512_inserti64x4(_mm512_castsi256_si512(row16(r[2])), row16(r[3]), 1);
+  _mm512_storeu_si512(lo, _mm512_permutex2var_epi8(z0, _mm512_load_si512(index.lo), z1));
+  _mm512_storeu_si512(hi, _mm512_permutex2var_epi8(z0, _mm512_load_si512(index.hi), z1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gather products (forward, backward-data): 16 pixels x 16 output columns per tile; pixel i's
+// reduction is `channels` int16 at src + base[i] + off[t] for each tap t, element t * channels + c.
+
+struct GatherProblem {
+  const int16_t* src = nullptr;
+  std::vector<ptrdiff_t> off;  // per tap, int16 elements from a pixel's base
+  int channels = 0;            // per tap, a multiple of 32
+  const SplitPanels* b = nullptr;
+  int columns = 0;             // multiple of 16
+  float scale = 1;
+  const float* bias = nullptr;
+  // Pixel p (of `pixels`): base in src, and its output row (16 floats per column block,
+  // `block_stride` floats apart).
+  int pixels = 0;
+  int plane = 0;               // pixels per image of the output
+  int out_w = 0, stride = 1;   // output columns, and the input step per output step
+  ptrdiff_t img_stride = 0, row_stride = 0, origin = 0;  // src offsets: per image, per output row
+  bool blocked = false;        // output nChw16c (else NHWC)
+};
+
+// Stages a tile's 16 rows (pixels p0 ...) as split bytes: hi/lo + chunk * kTile + row * 64.
+PARADNN_AMX void stage_tile(const GatherProblem& g, int p0, int8_t* hi, int8_t* lo) {
+  const __m512i idx = split_index();
+  const int chunks = g.b->chunks, len = int(g.off.size()) * g.channels;
+  for (int i = 0; i < 16; ++i) {
+    const int p = p0 + i;
+    if (p >= g.pixels) {
+      for (int q = 0; q < chunks; ++q) {
+        std::memset(hi + size_t(q) * kTile + i * 64, 0, 64);
+        std::memset(lo + size_t(q) * kTile + i * 64, 0, 64);
+      }
+      continue;
+    }
+    const int n = p / g.plane, rem = p % g.plane, oy = rem / g.out_w, ox = rem % g.out_w;
+    const int16_t* base = g.src + g.origin + n * g.img_stride + oy * g.row_stride + ptrdiff_t(ox) * g.stride * g.channels;
+    int e = 0;
+    for (const ptrdiff_t o : g.off)
+      for (int c = 0; c < g.channels; c += 32, e += 32) {
+        const __m512i v = _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(base + o + c));
+        const size_t at = size_t(e >> 6) * kTile + i * 64 + (e & 63);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + at), _mm512_castsi512_si256(v));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + at), _mm512_extracti64x4_epi64(v, 1));
+      }
+    if (len & 63) {  // the last chunk's second half
+      const size_t at = size_t(len >> 6) * kTile + i * 64 + 32;
+      std::memset(hi + at, 0, 32);
+      std::memset(lo + at, 0, 32);
+    }
+  }
+}
+
+PARADNN_AMX void gather_tile(const GatherProblem& g, int p0, int8_t* hi, int8_t* lo, float* out, Accumulators& acc) {
+  stage_tile(g, p0, hi, lo);
+  const int chunks = g.b->chunks, rows = std::min(16, g.pixels - p0);
+  const size_t block_stride = g.blocked ? size_t(g.plane) * 16 : 16;
+  size_t out_at[16];
+  for (int i = 0; i < rows; ++i) {
+    const int p = p0 + i, n = p / g.plane, rem = p % g.plane;
+    out_at[i] = g.blocked ? (size_t(n) * (g.columns / 16) * g.plane + rem) * 16 : size_t(p) * g.columns;
+  }
+  for (int j = 0; j < g.columns / 16; ++j) {
+    zero_accumulators();
+    accumulate(hi, lo, kTile, g.b->hi.data() + size_t(j) * chunks * kTile, g.b->lo.data() + size_t(j) * chunks * kTile, chunks);
+    store_accumulators(acc);
+    const __m512 bias = g.bias ? _mm512_loadu_ps(g.bias + 16 * j) : _mm512_setzero_ps();
+    for (int i = 0; i < rows; ++i) _mm512_storeu_ps(out + out_at[i] + j * block_stride, _mm512_add_ps(row_value(acc, i, g.scale), bias));
+  }
+}
+
+void run_gather(const GatherProblem& g, float* out) {
+  const int tiles = (g.pixels + 15) / 16;
+#pragma omp parallel
+  {
+    AlignedVector<int8_t> hi(size_t(g.b->chunks) * kTile), lo(hi.size());
+    Accumulators acc;
+    tiles_begin();
+#pragma omp for schedule(static)
+    for (int t = 0; t < tiles; ++t) gather_tile(g, t * 16, hi.data(), lo.data(), out, acc);
+    tiles_end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weight panels: column j's reduction element e at value(j, e) (len elements, a multiple of 4).
+
+// Forward: columns K, element (tap, c) = w.q's KRSC row k, read 4 at a time (pext splits them).
+PARADNN_AMX void pack_forward_column(const int16_t* row, int len, int chunks, int8_t* hi, int8_t* lo) {
+  for (int quad = 0; quad < chunks * 16; ++quad) {
+    uint64_t v = 0;
+    if (4 * quad < len) std::memcpy(&v, row + 4 * quad, 8);
+    const size_t at = size_t(quad / 16) * kTile + (quad % 16) * 64;
+    const uint32_t l = uint32_t(_pext_u64(v, 0x00ff00ff00ff00ffull)), h = uint32_t(_pext_u64(v, 0xff00ff00ff00ff00ull));
+    std::memcpy(lo + at, &l, 4);
+    std::memcpy(hi + at, &h, 4);
+  }
+}
+
+void pack_forward_panels(const DfpConvWeights& w, SplitPanels& out) {
+  const int len = w.r * w.s * w.c, chunks = (len + 63) / 64, K = w.k;
+  out.chunks = chunks;
+  out.hi.resize(size_t(K) * chunks * 64);
+  out.lo.resize(out.hi.size());
+#pragma omp parallel for schedule(static) if (size_t(K) * len > (size_t(1) << 16))
+  for (int k = 0; k < K; ++k) {
+    const size_t col = size_t(k / 16) * chunks * kTile + (k % 16) * 4;
+    pack_forward_column(w.q.data() + size_t(k) * len, len, chunks, out.hi.data() + col, out.lo.data() + col);
+  }
+}
+
+// Backward-data: columns C, element (tap, k): four k rows of a tap give one tile row of 16 columns.
+PARADNN_AMX void pack_backward_block(const DfpConvWeights& w, int ct, int chunks, int8_t* hi, int8_t* lo) {
+  const int taps = w.r * w.s, K = w.k, C = w.c, len = taps * K;
+  for (int quad = 0; quad < chunks * 16; ++quad) {
+    const int e = 4 * quad, t = e / K, k0 = e % K;
+    const int16_t* rows[4] = {};
+    if (e < len)
+      for (int i = 0; i < 4; ++i) rows[i] = w.q.data() + (size_t(k0 + i) * taps + t) * C + ct * 16;
+    const size_t at = size_t(quad / 16) * kTile + (quad % 16) * 64;
+    quad_row(rows, hi + at, lo + at);
+  }
+}
+
+void pack_backward_panels(const DfpConvWeights& w, SplitPanels& out) {
+  const int len = w.r * w.s * w.k, chunks = (len + 63) / 64, C = w.c;
+  out.chunks = chunks;
+  out.hi.resize(size_t(C) * chunks * 64);
+  out.lo.resize(out.hi.size());
+#pragma omp parallel for schedule(static) if (size_t(C) * len > (size_t(1) << 16))
+  for (int ct = 0; ct < C / 16; ++ct) {
+    const size_t at = size_t(ct) * chunks * kTile;
+    pack_backward_block(w, ct, chunks, out.hi.data() + at, out.lo.data() + at);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward-weights: dw[k][t][c] = sum over output pixels p of dy[p][k] x[p at tap t][c]. A: the
+// gradient transposed, tiles [k block][chunk of 64 pixels] of 16 rows (k) x 64 pixels; B: per
+// tap and 16 input channels, the input's pixel quads (row = 4 pixels x 16 channels).
+
+// Transposes pixels [64 q, 64 q + 64) of the gradient into chunk q of every k block.
+PARADNN_AMX void transpose_chunk(const int16_t* dy, const std::vector<ptrdiff_t>& base, int pixels, int K, int q, int chunks,
+                                 int8_t* hi, int8_t* lo) {
+  for (int kb = 0; kb < K / 16; ++kb) {
+    int8_t* th = hi + (size_t(kb) * chunks + q) * kTile;
+    int8_t* tl = lo + (size_t(kb) * chunks + q) * kTile;
+    for (int i = 0; i < 64; ++i) {
+      const int p = q * 64 + i;
+      if (p >= pixels) {
+        for (int k = 0; k < 16; ++k) th[k * 64 + i] = 0, tl[k * 64 + i] = 0;
+        continue;
+      }
+      const int16_t* v = dy + base[p] + kb * 16;
+      for (int k = 0; k < 16; ++k) {
+        th[k * 64 + i] = int8_t(v[k] >> 8);
+        tl[k * 64 + i] = int8_t(v[k] & 0xff);
+      }
+    }
+  }
+}
+
+PARADNN_AMX void stage_quads(const int16_t* x, const std::vector<ptrdiff_t>& base, int pixels, ptrdiff_t tap_off, int c0,
+                             int chunks, int8_t* hi, int8_t* lo) {
+  for (int quad = 0; quad < chunks * 16; ++quad) {
+    const int16_t* rows[4];
+    for (int e = 0; e < 4; ++e) {
+      const int p = quad * 4 + e;
+      rows[e] = p < pixels ? x + base[p] + tap_off + c0 : nullptr;
+    }
+    quad_row(rows, hi + size_t(quad) * 64, lo + size_t(quad) * 64);
+  }
+}
+
+// One (tap, 16 input channels) task: every k block, the whole reduction in groups of
+// kMaxReduction pixels.
+PARADNN_AMX void weights_task(const int8_t* a_hi, const int8_t* a_lo, const int8_t* b_hi, const int8_t* b_lo, int chunks, int K,
+                              float scale, float* dw, size_t row_stride, Accumulators& acc) {
+  const int group = kMaxReduction / 64;
+  for (int kb = 0; kb < K / 16; ++kb) {
+    for (int q0 = 0; q0 < chunks; q0 += group) {
+      const int n = std::min(group, chunks - q0);
+      zero_accumulators();
+      const size_t a0 = (size_t(kb) * chunks + q0) * kTile, b0 = size_t(q0) * kTile;
+      accumulate(a_hi + a0, a_lo + a0, kTile, b_hi + b0, b_lo + b0, n);
+      store_accumulators(acc);
+      for (int i = 0; i < 16; ++i) {
+        float* o = dw + size_t(kb * 16 + i) * row_stride;
+        const __m512 v = row_value(acc, i, scale);
+        _mm512_storeu_ps(o, q0 ? _mm512_add_ps(_mm512_loadu_ps(o), v) : v);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool takes_forward(const ConvShape& s) { return s.c % 32 == 0 && s.k % 16 == 0 && s.r * s.s * s.c <= kMaxReduction; }
+bool takes_backward_data(const ConvShape& s) {
+  return s.stride == 1 && s.k % 32 == 0 && s.c % 16 == 0 && s.r * s.s * s.k <= kMaxReduction;
+}
+bool takes_backward_weights(const ConvShape& s) { return s.c % 16 == 0 && s.k % 16 == 0; }
+
+void pack_weights(const ConvShape& s, DfpConvWeights& w) {
+  if (takes_forward(s)) pack_forward_panels(w, w.amx_fwd);
+  if (takes_backward_data(s)) pack_backward_panels(w, w.amx_bwd);
+}
+
+void forward(const ConvShape& s, const DfpActivation& x, const DfpConvWeights& w, const float* bias, float* y) {
+  if (!takes_forward(s) || w.amx_fwd.chunks == 0) throw std::invalid_argument("amx dfp conv forward: shape not taken or weights not packed");
+  GatherProblem g;
+  g.src = x.data.data();
+  g.channels = x.cp;
+  for (int r = 0; r < s.r; ++r)
+    for (int c = 0; c < s.s; ++c) g.off.push_back(ptrdiff_t(r * x.wp + c) * x.cp);
+  g.b = &w.amx_fwd;
+  g.columns = s.k;
+  g.scale = std::ldexp(1.0f, x.exponent + w.exponent);
+  g.bias = bias;
+  g.plane = s.oh() * s.ow();
+  g.pixels = s.n * g.plane;
+  g.out_w = s.ow();
+  g.stride = s.stride;
+  g.img_stride = ptrdiff_t(x.hp) * x.wp * x.cp;
+  g.row_stride = ptrdiff_t(s.stride) * x.wp * x.cp;
+  g.origin = 0;  // output (0, 0)'s first tap is the pack's (0, 0): its padding is the conv's
+  g.blocked = s.out == ActLayout::nChw16c;
+  run_gather(g, y);
+}
+
+void backward_data(const ConvShape& s, const DfpActivation& dy, const DfpConvWeights& w, float* dx) {
+  if (!takes_backward_data(s) || w.amx_bwd.chunks == 0)
+    throw std::invalid_argument("amx dfp conv backward-data: shape not taken or weights not packed");
+  GatherProblem g;
+  g.src = dy.data.data();
+  g.channels = dy.cp;
+  // Input pixel (ih, iw) reads the gradient at (ih + pad - r, iw + pad - s) for tap (r, s).
+  for (int r = 0; r < s.r; ++r)
+    for (int c = 0; c < s.s; ++c) g.off.push_back(-ptrdiff_t(r * dy.wp + c) * dy.cp);
+  g.b = &w.amx_bwd;
+  g.columns = s.c;
+  g.scale = std::ldexp(1.0f, dy.exponent + w.exponent);
+  g.plane = s.h * s.w;
+  g.pixels = s.n * g.plane;
+  g.out_w = s.w;
+  g.stride = 1;
+  g.img_stride = ptrdiff_t(dy.hp) * dy.wp * dy.cp;
+  g.row_stride = ptrdiff_t(dy.wp) * dy.cp;
+  g.origin = (ptrdiff_t(s.pad + dy.top) * dy.wp + s.pad + dy.left) * dy.cp;
+  g.blocked = s.in == ActLayout::nChw16c;
+  run_gather(g, dx);
+}
+
+void backward_weights(const ConvShape& s, const DfpActivation& x, const DfpActivation& dy, float* dw, float* dbias) {
+  if (!takes_backward_weights(s)) throw std::invalid_argument("amx dfp conv backward-weights: shape not taken");
+  const int oh = s.oh(), ow = s.ow(), plane = oh * ow, pixels = s.n * plane, chunks = (pixels + 63) / 64;
+  const int taps = s.r * s.s, K = s.k, C = s.c;
+  std::vector<ptrdiff_t> xbase(pixels), dybase(pixels);
+  for (int p = 0; p < pixels; ++p) {
+    const int n = p / plane, oy = p % plane / ow, ox = p % ow;
+    xbase[p] = ((ptrdiff_t(n) * x.hp + oy * s.stride) * x.wp + ox * s.stride) * x.cp;
+    dybase[p] = ((ptrdiff_t(n) * dy.hp + oy + dy.top) * dy.wp + ox + dy.left) * dy.cp;
+  }
+  AlignedVector<int8_t> a_hi(size_t(K / 16) * chunks * kTile), a_lo(a_hi.size());
+#pragma omp parallel for schedule(static)
+  for (int q = 0; q < chunks; ++q) transpose_chunk(dy.data.data(), dybase, pixels, K, q, chunks, a_hi.data(), a_lo.data());
+  const float scale = std::ldexp(1.0f, x.exponent + dy.exponent);
+  const int tasks = taps * (C / 16);
+#pragma omp parallel
+  {
+    AlignedVector<int8_t> b_hi(size_t(chunks) * kTile), b_lo(b_hi.size());
+    Accumulators acc;
+    tiles_begin();
+#pragma omp for schedule(dynamic, 1)
+    for (int task = 0; task < tasks; ++task) {
+      const int t = task / (C / 16), cb = task % (C / 16);
+      const ptrdiff_t tap_off = ptrdiff_t((t / s.s) * x.wp + t % s.s) * x.cp;
+      stage_quads(x.data.data(), xbase, pixels, tap_off, cb * 16, chunks, b_hi.data(), b_lo.data());
+      weights_task(a_hi.data(), a_lo.data(), b_hi.data(), b_lo.data(), chunks, K, scale, dw + size_t(t) * C + cb * 16,
+                   size_t(taps) * C, acc);
+    }
+    tiles_end();
+  }
+  if (dbias) {
+    std::vector<int64_t> sum(K, 0);
+    for (int p = 0; p < pixels; ++p)
+      for (int k = 0; k < K; ++k) sum[k] += dy.data[dybase[p] + k];
+    for (int k = 0; k < K; ++k) dbias[k] = std::ldexp(float(sum[k]), dy.exponent);
+  }
+}
+
+#pragma GCC diagnostic pop
+
+}  // namespace paradnn::cpu::lowp::amx
