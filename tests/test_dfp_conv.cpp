@@ -141,8 +141,8 @@ void check_integer(const ConvShape& s, const std::vector<int16_t>& x, const std:
   DfpConvWeights qw;
   dfp_pack_input(s, x.data(), ex, qx);
   dfp_pack_grad_output(s, dy.data(), ed, qd);
-  dfp_pack_weights(s, w.data(), ew, qw);
   for (IntIsa isa : runnable_int_isas()) {
+    dfp_pack_weights(s, w.data(), ew, qw, isa);
     std::vector<float> y(y_size(s), 1e30f), dx(x_size(s), 1e30f), dw(w_size(s), 1e30f), db(s.k, 1e30f);
     dfp_conv_forward(s, qx, qw, nullptr, y.data(), isa);
     dfp_conv_backward_data(s, qd, qw, dx.data(), isa);
@@ -412,6 +412,24 @@ TEST(LowpDfpConv, StreamedOutputsMatchCachedOnes) {
     }
     std::free(buf);
   }
+}
+
+// AMX products read tile panels, the others pair words: weights packed for one are refused by
+// the other, not read as garbage.
+TEST(LowpDfpConv, WeightsPackedForAnotherIsaAreRefused) {
+  if (detected_int_isa() != IntIsa::amx_int8) GTEST_SKIP() << "no AMX-INT8 here: every ISA reads the same pair words";
+  const ConvShape s{2, 32, 32, 6, 6, 3, 3, 1, 1};
+  const std::vector<float> x(x_size(s), 1.0f), w(w_size(s), 0.5f);
+  std::vector<float> y(y_size(s));
+  DfpActivation qx;
+  DfpConvWeights qw;
+  dfp_pack_input(s, x.data(), qx);
+  dfp_pack_weights(s, w.data(), qw, kDfpGemmMax, IntIsa::avx512_vnni);
+  EXPECT_THROW(dfp_conv_forward(s, qx, qw, nullptr, y.data(), IntIsa::amx_int8), std::invalid_argument);
+  dfp_pack_weights(s, w.data(), qw, kDfpGemmMax, IntIsa::amx_int8);
+  EXPECT_THROW(dfp_conv_forward(s, qx, qw, nullptr, y.data(), IntIsa::avx512_vnni), std::invalid_argument);
+  dfp_conv_forward(s, qx, qw, nullptr, y.data(), IntIsa::amx_int8);
+  EXPECT_EQ(y[(2 * 6 + 2) * 32], 0.5f * 9 * 32);  // output (0, 2, 2), inside: 9 taps x 32 channels of 1 x 0.5
 }
 
 TEST(LowpDfpConv, ChainLengthKeepsInt32) {

@@ -141,16 +141,16 @@ void pack_s16(DfpActivation& a, const int16_t* x, ActLayout layout, int exponent
 // Packed weights. fwd: for each 32/16-wide panel of K (at word offset j0 * taps * cw), words
 // [tap][c pair][width] = (w[k][tap][2g], w[k][tap][2g + 1]); bwd: panels of C, words
 // [tap][k pair][width] = (w[2g][tap][c], w[2g + 1][tap][c]); zero past K, C.
-void pack_weights_words(DfpConvWeights& w) {
+void pack_weights_words(DfpConvWeights& w, bool need_fwd, bool need_bwd) {
   const int taps = w.r * w.s, cw = (w.c + 1) / 2, kw = (w.k + 1) / 2, C = w.c, K = w.k;
   // Word (c pair g) of row (k, t), zero past C; row pointers into q (KRSC).
   const auto pair_c = [&](const int16_t* row, int c) -> int32_t {
     return int32_t(uint32_t(uint16_t(row[c])) | (c + 1 < C ? uint32_t(uint16_t(row[c + 1])) << 16 : 0u));
   };
   // Resized, not re-zeroed: every word is written below (zeros past K, C included).
-  w.fwd.resize(size_t(round_up(K, 16)) * taps * cw);
-  w.bwd.resize(size_t(round_up(C, 16)) * taps * kw);
-  const std::vector<Panel> pk = panels(K), pc = panels(C);
+  w.fwd.resize(need_fwd ? size_t(round_up(K, 16)) * taps * cw : 0);
+  w.bwd.resize(need_bwd ? size_t(round_up(C, 16)) * taps * kw : 0);
+  const std::vector<Panel> pk = need_fwd ? panels(K) : std::vector<Panel>{}, pc = need_bwd ? panels(C) : std::vector<Panel>{};
   const int np = int(pk.size() + pc.size());
   // One panel per task (in parallel: at 512 x 512 x 3x3 the serial element-wise loops took
   // 13 ms a call): the panel's words (taps * C / 2 * 128 B, 295 KB at C = 512, 3x3) stay in L2
@@ -198,6 +198,20 @@ void pack_weights_words(DfpConvWeights& w) {
         }
     }
   }
+}
+
+// The forms `isa`'s products read: tile panels where amx_int8 takes the product, else words.
+void pack_for(const ConvShape& s, DfpConvWeights& w, IntIsa isa) {
+  const bool tiles = isa == IntIsa::amx_int8;
+  w.isa = isa;
+  pack_weights_words(w, !(tiles && amx::takes_forward(s)), !(tiles && amx::takes_backward_data(s)));
+  if (tiles) amx::pack_weights(s, w);
+}
+
+void check_weights(const ConvShape& s, const DfpConvWeights& w, IntIsa isa) {
+  if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
+  if ((w.isa == IntIsa::amx_int8) != (isa == IntIsa::amx_int8))
+    throw std::invalid_argument("dfp conv: weights packed for " + to_string(w.isa) + ", product on " + to_string(isa));
 }
 
 void weights_shape(const ConvShape& s, DfpConvWeights& w) {
@@ -947,7 +961,7 @@ void dfp_pack_grad_output(const ConvShape& s, const int16_t* dy, int exponent, D
   pack_s16(out, dy, s.out, exponent);
 }
 
-void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, int qmax) {
+void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, int qmax, IntIsa isa) {
   weights_shape(s, out);
   const size_t n = out.q.size();
   constexpr size_t kBlock = 1 << 16;
@@ -961,23 +975,21 @@ void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, i
     }
     return m;
   });
-  pack_weights_words(out);
-  if (detected_int_isa() == IntIsa::amx_int8) amx::pack_weights(s, out);
+  pack_for(s, out, isa);
 }
 
-void dfp_pack_weights(const ConvShape& s, const int16_t* w, int exponent, DfpConvWeights& out) {
+void dfp_pack_weights(const ConvShape& s, const int16_t* w, int exponent, DfpConvWeights& out, IntIsa isa) {
   weights_shape(s, out);
   out.exponent = exponent;
   out.qmax = int(copy_run(w, int(out.q.size()), out.q.data()));
-  pack_weights_words(out);
-  if (detected_int_isa() == IntIsa::amx_int8) amx::pack_weights(s, out);
+  pack_for(s, out, isa);
 }
 
 void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvWeights& w, const float* bias, float* y,
                       IntIsa isa) {
   check_shape(s);
   check_act(x, s.n, s.h, s.w, s.c, s.pad, s.pad, "x");
-  if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
+  check_weights(s, w, isa);
   if (isa == IntIsa::amx_int8 && amx::takes_forward(s)) return amx::forward(s, x, w, bias, y);
   const int cw = x.cp / 2, oh = s.oh(), ow = s.ow(), plane = oh * ow;
   const bool blocked = s.out == ActLayout::nChw16c;
@@ -1011,7 +1023,7 @@ void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvW
 void dfp_conv_backward_data(const ConvShape& s, const DfpActivation& dy, const DfpConvWeights& w, float* dx, IntIsa isa) {
   check_shape(s);
   check_act(dy, s.n, s.oh(), s.ow(), s.k, grad_pads(s).top, grad_pads(s).left, "dy");
-  if (w.k != s.k || w.c != s.c || w.r != s.r || w.s != s.s) throw std::invalid_argument("dfp conv: weights of another shape");
+  check_weights(s, w, isa);
   if (isa == IntIsa::amx_int8 && amx::takes_backward_data(s)) return amx::backward_data(s, dy, w, dx);
   const int st = s.stride, kw = dy.cp / 2, oh = s.oh(), ow = s.ow(), plane = s.h * s.w;
   const bool blocked = s.in == ActLayout::nChw16c;
@@ -1153,7 +1165,7 @@ void dfp_conv_forward(const ConvShape& s, const float* x, const float* w, const 
   DfpActivation qx;
   DfpConvWeights qw;
   dfp_pack_input(s, x, qx);
-  dfp_pack_weights(s, w, qw);
+  dfp_pack_weights(s, w, qw, kDfpGemmMax, isa);
   dfp_conv_forward(s, qx, qw, bias, y, isa);
 }
 
@@ -1161,7 +1173,7 @@ void dfp_conv_backward_data(const ConvShape& s, const float* dy, const float* w,
   DfpActivation qdy;
   DfpConvWeights qw;
   dfp_pack_grad_output(s, dy, qdy);
-  dfp_pack_weights(s, w, qw);
+  dfp_pack_weights(s, w, qw, kDfpGemmMax, isa);
   dfp_conv_backward_data(s, qdy, qw, dx, isa);
 }
 

@@ -88,21 +88,24 @@ struct SplitPanels {
 struct DfpConvWeights {
   std::vector<int16_t> q;        // K x R x S x C, as quantized
   AlignedVector<int32_t> fwd, bwd;  // channel-pair words in 16/32-wide panels (see dfp_conv.cpp)
-  SplitPanels amx_fwd, amx_bwd;     // AMX tiles, where the CPU has them (empty elsewhere)
+  SplitPanels amx_fwd, amx_bwd;     // AMX tiles (products on amx_int8 that take the shape)
+  IntIsa isa = IntIsa::scalar;      // packed for: amx_int8 keeps only the forms its products read
   int exponent = 0, qmax = 0;
   int k = 0, c = 0, r = 0, s = 0;
 };
 
 // Quantize-and-pack (one pass after the exponent's max pass). qmax: the magnitude the tensor's
 // max is mapped to (activations the full range, weights and gradients 12 bits: dfp.hpp). `out` is reused
-// across calls (its buffer is only reallocated when the shape changes).
+// across calls (its buffer is only reallocated when the shape changes). Weights are packed for
+// the products of one ISA: amx_int8 (tiles), or any other (the pair words all of them read).
 void dfp_pack_input(const ConvShape& s, const float* x, DfpActivation& out, int qmax = kDfpActivationMax);
 void dfp_pack_grad_output(const ConvShape& s, const float* dy, DfpActivation& out, int qmax = kDfpGemmMax);
-void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, int qmax = kDfpGemmMax);
+void dfp_pack_weights(const ConvShape& s, const float* w, DfpConvWeights& out, int qmax = kDfpGemmMax,
+                      IntIsa isa = detected_int_isa());
 // The same from values already in DFP (int16, same layouts, value = q * 2^exponent); |q| <= 32767.
 void dfp_pack_input(const ConvShape& s, const int16_t* x, int exponent, DfpActivation& out);
 void dfp_pack_grad_output(const ConvShape& s, const int16_t* dy, int exponent, DfpActivation& out);
-void dfp_pack_weights(const ConvShape& s, const int16_t* w, int exponent, DfpConvWeights& out);
+void dfp_pack_weights(const ConvShape& s, const int16_t* w, int exponent, DfpConvWeights& out, IntIsa isa = detected_int_isa());
 
 // y (N x OH x OW x K, overwritten) = conv(x, w) + bias (bias may be null).
 void dfp_conv_forward(const ConvShape& s, const DfpActivation& x, const DfpConvWeights& w, const float* bias, float* y,

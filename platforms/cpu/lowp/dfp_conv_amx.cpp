@@ -118,6 +118,30 @@ PARADNN_AMX inline void quad_row(const int16_t* const r[4], int8_t* hi, int8_t* 
   _mm512_storeu_si512(hi, _mm512_permutex2var_epi8(z0, _mm512_load_si512(index.hi), z1));
 }
 
+// r[i] dword j -> r[j] dword i (16 x 16 dwords in registers).
+PARADNN_AMX inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // r[4 i + m], 128-bit lane L: column 4 L + m of rows 4 i .. 4 i + 3
+    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {  // then a 4 x 4 transpose of 128-bit lanes
+    const __m512i u0 = _mm512_shuffle_i32x4(r[m], r[4 + m], 0x44), u1 = _mm512_shuffle_i32x4(r[m], r[4 + m], 0xee);
+    const __m512i u2 = _mm512_shuffle_i32x4(r[8 + m], r[12 + m], 0x44), u3 = _mm512_shuffle_i32x4(r[8 + m], r[12 + m], 0xee);
+    t[m] = _mm512_shuffle_i32x4(u0, u2, 0x88);
+    t[4 + m] = _mm512_shuffle_i32x4(u0, u2, 0xdd);
+    t[8 + m] = _mm512_shuffle_i32x4(u1, u3, 0x88);
+    t[12 + m] = _mm512_shuffle_i32x4(u1, u3, 0xdd);
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Gather products (forward, backward-data): 16 pixels x 16 output columns per tile; pixel i's
 // reduction is `channels` int16 at src + base[i] + off[t] for each tap t, element t * channels + c.
@@ -204,15 +228,34 @@ void run_gather(const GatherProblem& g, float* out) {
 // ---------------------------------------------------------------------------------------------
 // Weight panels: column j's reduction element e at value(j, e) (len elements, a multiple of 4).
 
-// Forward: columns K, element (tap, c) = w.q's KRSC row k, read 4 at a time (pext splits them).
-PARADNN_AMX void pack_forward_column(const int16_t* row, int len, int chunks, int8_t* hi, int8_t* lo) {
-  for (int quad = 0; quad < chunks * 16; ++quad) {
-    uint64_t v = 0;
-    if (4 * quad < len) std::memcpy(&v, row + 4 * quad, 8);
-    const size_t at = size_t(quad / 16) * kTile + (quad % 16) * 64;
-    const uint32_t l = uint32_t(_pext_u64(v, 0x00ff00ff00ff00ffull)), h = uint32_t(_pext_u64(v, 0xff00ff00ff00ff00ull));
-    std::memcpy(lo + at, &l, 4);
-    std::memcpy(hi + at, &h, 4);
+// Forward: columns K, element (tap, c) = w.q's KRSC row k. Per 16 columns and 64 elements:
+// each column's 64 values split into 16 dwords of 4 low (high) bytes, then transposed so
+// that tile row rr holds quad rr of the 16 columns.
+PARADNN_AMX void pack_forward_block(const int16_t* rows, int len, int chunks, int8_t* hi, int8_t* lo) {
+  alignas(64) static const struct Index {
+    int8_t lo[64], hi[64];
+    Index() {
+      for (int o = 0; o < 64; ++o) lo[o] = int8_t(2 * o), hi[o] = int8_t(2 * o + 1);
+    }
+  } index;
+  const __m512i il = _mm512_load_si512(index.lo), ih = _mm512_load_si512(index.hi);
+  for (int q = 0; q < chunks; ++q) {
+    __m512i l[16], h[16];
+    const int e = q * 64;
+    const __mmask32 m0 = e < len ? (len - e >= 32 ? ~__mmask32(0) : (__mmask32(1) << (len - e)) - 1) : 0;
+    const __mmask32 m1 = e + 32 < len ? (len - e - 32 >= 32 ? ~__mmask32(0) : (__mmask32(1) << (len - e - 32)) - 1) : 0;
+    for (int k = 0; k < 16; ++k) {
+      const int16_t* row = rows + size_t(k) * len + e;
+      const __m512i z0 = _mm512_maskz_loadu_epi16(m0, row), z1 = _mm512_maskz_loadu_epi16(m1, row + 32);
+      l[k] = _mm512_permutex2var_epi8(z0, il, z1);
+      h[k] = _mm512_permutex2var_epi8(z0, ih, z1);
+    }
+    transpose16(l);
+    transpose16(h);
+    for (int rr = 0; rr < 16; ++rr) {
+      _mm512_store_si512(lo + size_t(q) * kTile + rr * 64, l[rr]);
+      _mm512_store_si512(hi + size_t(q) * kTile + rr * 64, h[rr]);
+    }
   }
 }
 
@@ -222,9 +265,9 @@ void pack_forward_panels(const DfpConvWeights& w, SplitPanels& out) {
   out.hi.resize(size_t(K) * chunks * 64);
   out.lo.resize(out.hi.size());
 #pragma omp parallel for schedule(static) if (size_t(K) * len > (size_t(1) << 16))
-  for (int k = 0; k < K; ++k) {
-    const size_t col = size_t(k / 16) * chunks * kTile + (k % 16) * 4;
-    pack_forward_column(w.q.data() + size_t(k) * len, len, chunks, out.hi.data() + col, out.lo.data() + col);
+  for (int kb = 0; kb < K / 16; ++kb) {
+    const size_t at = size_t(kb) * chunks * kTile;
+    pack_forward_block(w.q.data() + size_t(kb) * 16 * len, len, chunks, out.hi.data() + at, out.lo.data() + at);
   }
 }
 
@@ -258,24 +301,42 @@ void pack_backward_panels(const DfpConvWeights& w, SplitPanels& out) {
 // gradient transposed, tiles [k block][chunk of 64 pixels] of 16 rows (k) x 64 pixels; B: per
 // tap and 16 input channels, the input's pixel quads (row = 4 pixels x 16 channels).
 
-// Transposes pixels [64 q, 64 q + 64) of the gradient into chunk q of every k block.
+// Transposes pixels [64 q, 64 q + 64) of the gradient into chunk q of every k block: quads
+// of pixels into dwords (quad_row), then 16 x 16 dword transposes.
 PARADNN_AMX void transpose_chunk(const int16_t* dy, const std::vector<ptrdiff_t>& base, int pixels, int K, int q, int chunks,
                                  int8_t* hi, int8_t* lo) {
+  alignas(64) int8_t qh[16][64], ql[16][64];
   for (int kb = 0; kb < K / 16; ++kb) {
+    for (int quad = 0; quad < 16; ++quad) {
+      const int16_t* rows[4];
+      for (int e = 0; e < 4; ++e) {
+        const int p = q * 64 + quad * 4 + e;
+        rows[e] = p < pixels ? dy + base[p] + kb * 16 : nullptr;
+      }
+      quad_row(rows, qh[quad], ql[quad]);
+    }
+    __m512i h[16], l[16];
+    for (int i = 0; i < 16; ++i) h[i] = _mm512_load_si512(qh[i]), l[i] = _mm512_load_si512(ql[i]);
+    transpose16(h);
+    transpose16(l);
     int8_t* th = hi + (size_t(kb) * chunks + q) * kTile;
     int8_t* tl = lo + (size_t(kb) * chunks + q) * kTile;
-    for (int i = 0; i < 64; ++i) {
-      const int p = q * 64 + i;
-      if (p >= pixels) {
-        for (int k = 0; k < 16; ++k) th[k * 64 + i] = 0, tl[k * 64 + i] = 0;
-        continue;
-      }
-      const int16_t* v = dy + base[p] + kb * 16;
-      for (int k = 0; k < 16; ++k) {
-        th[k * 64 + i] = int8_t(v[k] >> 8);
-        tl[k * 64 + i] = int8_t(v[k] & 0xff);
-      }
+    for (int k = 0; k < 16; ++k) {
+      _mm512_store_si512(th + k * 64, h[k]);
+      _mm512_store_si512(tl + k * 64, l[k]);
     }
+  }
+}
+
+// sum[k] += dy[k] over the pixels (int16 into int64 via int32 per 64-pixel run: 64 * 32768 < 2^31).
+PARADNN_AMX void add_gradient(const int16_t* dy, const std::vector<ptrdiff_t>& base, int p0, int p1, int K, int64_t* sum) {
+  for (int k0 = 0; k0 < K; k0 += 16) {
+    __m512i acc = _mm512_setzero_si512();
+    for (int p = p0; p < p1; ++p)
+      acc = _mm512_add_epi32(acc, _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dy + base[p] + k0))));
+    alignas(64) int32_t v[16];
+    _mm512_store_si512(v, acc);
+    for (int k = 0; k < 16; ++k) sum[k0 + k] += v[k];
   }
 }
 
@@ -314,11 +375,16 @@ PARADNN_AMX void weights_task(const int8_t* a_hi, const int8_t* a_lo, const int8
 
 }  // namespace
 
-bool takes_forward(const ConvShape& s) { return s.c % 32 == 0 && s.k % 16 == 0 && s.r * s.s * s.c <= kMaxReduction; }
-bool takes_backward_data(const ConvShape& s) {
-  return s.stride == 1 && s.k % 32 == 0 && s.c % 16 == 0 && s.r * s.s * s.k <= kMaxReduction;
+// Reductions under 64 (a 1x1 on 32 channels) fill half a tile product and pay a whole drain per
+// 16 x 16 outputs: slower than vpdpwssd there (Xeon, 2 cores: 0.6x the f32 1x1 against 0.8x),
+// as is backward-weights on a 1x1 under 64 input channels (staging the gradient for one tap).
+bool takes_forward(const ConvShape& s) {
+  return s.c % 32 == 0 && s.k % 16 == 0 && s.r * s.s * s.c >= 64 && s.r * s.s * s.c <= kMaxReduction;
 }
-bool takes_backward_weights(const ConvShape& s) { return s.c % 16 == 0 && s.k % 16 == 0; }
+bool takes_backward_data(const ConvShape& s) {
+  return s.stride == 1 && s.k % 32 == 0 && s.c % 16 == 0 && s.r * s.s * s.k >= 64 && s.r * s.s * s.k <= kMaxReduction;
+}
+bool takes_backward_weights(const ConvShape& s) { return s.c % 16 == 0 && s.k % 16 == 0 && (s.r * s.s > 1 || s.c >= 64); }
 
 void pack_weights(const ConvShape& s, DfpConvWeights& w) {
   if (takes_forward(s)) pack_forward_panels(w, w.amx_fwd);
@@ -402,8 +468,7 @@ void backward_weights(const ConvShape& s, const DfpActivation& x, const DfpActiv
   }
   if (dbias) {
     std::vector<int64_t> sum(K, 0);
-    for (int p = 0; p < pixels; ++p)
-      for (int k = 0; k < K; ++k) sum[k] += dy.data[dybase[p] + k];
+    for (int p = 0; p < pixels; p += 64) add_gradient(dy.data.data(), dybase, p, std::min(pixels, p + 64), K, sum.data());
     for (int k = 0; k < K; ++k) dbias[k] = std::ldexp(float(sum[k]), dy.exponent);
   }
 }
