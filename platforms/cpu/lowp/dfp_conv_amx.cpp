@@ -142,6 +142,14 @@ PARADNN_AMX inline void transpose16(__m512i r[16]) {
   for (int i = 0; i < 16; ++i) r[i] = t[i];
 }
 
+// Staging buffers kept per thread across calls (fresh pages every call cost more than the
+// tile products of a small layer): slot `i` of the calling thread, at least `bytes` long.
+int8_t* scratch(int i, size_t bytes) {
+  thread_local AlignedVector<int8_t> slots[4];
+  if (slots[i].size() < bytes) slots[i].resize(bytes);
+  return slots[i].data();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Gather products (forward, backward-data): 16 pixels x 16 output columns per tile; pixel i's
 // reduction is `channels` int16 at src + base[i] + off[t] for each tap t, element t * channels + c.
@@ -216,11 +224,12 @@ void run_gather(const GatherProblem& g, float* out) {
   const int tiles = (g.pixels + 15) / 16;
 #pragma omp parallel
   {
-    AlignedVector<int8_t> hi(size_t(g.b->chunks) * kTile), lo(hi.size());
+    const size_t bytes = size_t(g.b->chunks) * kTile;
+    int8_t *hi = scratch(0, bytes), *lo = scratch(1, bytes);
     Accumulators acc;
     tiles_begin();
 #pragma omp for schedule(static)
-    for (int t = 0; t < tiles; ++t) gather_tile(g, t * 16, hi.data(), lo.data(), out, acc);
+    for (int t = 0; t < tiles; ++t) gather_tile(g, t * 16, hi, lo, out, acc);
     tiles_end();
   }
 }
@@ -446,22 +455,24 @@ void backward_weights(const ConvShape& s, const DfpActivation& x, const DfpActiv
     xbase[p] = ((ptrdiff_t(n) * x.hp + oy * s.stride) * x.wp + ox * s.stride) * x.cp;
     dybase[p] = ((ptrdiff_t(n) * dy.hp + oy + dy.top) * dy.wp + ox + dy.left) * dy.cp;
   }
-  AlignedVector<int8_t> a_hi(size_t(K / 16) * chunks * kTile), a_lo(a_hi.size());
+  // The transposed gradient, shared by the threads: the calling thread's slots 2 and 3.
+  const size_t a_bytes = size_t(K / 16) * chunks * kTile;
+  int8_t *a_hi = scratch(2, a_bytes), *a_lo = scratch(3, a_bytes);
 #pragma omp parallel for schedule(static)
-  for (int q = 0; q < chunks; ++q) transpose_chunk(dy.data.data(), dybase, pixels, K, q, chunks, a_hi.data(), a_lo.data());
+  for (int q = 0; q < chunks; ++q) transpose_chunk(dy.data.data(), dybase, pixels, K, q, chunks, a_hi, a_lo);
   const float scale = std::ldexp(1.0f, x.exponent + dy.exponent);
   const int tasks = taps * (C / 16);
 #pragma omp parallel
   {
-    AlignedVector<int8_t> b_hi(size_t(chunks) * kTile), b_lo(b_hi.size());
+    int8_t *b_hi = scratch(0, size_t(chunks) * kTile), *b_lo = scratch(1, size_t(chunks) * kTile);
     Accumulators acc;
     tiles_begin();
 #pragma omp for schedule(dynamic, 1)
     for (int task = 0; task < tasks; ++task) {
       const int t = task / (C / 16), cb = task % (C / 16);
       const ptrdiff_t tap_off = ptrdiff_t((t / s.s) * x.wp + t % s.s) * x.cp;
-      stage_quads(x.data.data(), xbase, pixels, tap_off, cb * 16, chunks, b_hi.data(), b_lo.data());
-      weights_task(a_hi.data(), a_lo.data(), b_hi.data(), b_lo.data(), chunks, K, scale, dw + size_t(t) * C + cb * 16,
+      stage_quads(x.data.data(), xbase, pixels, tap_off, cb * 16, chunks, b_hi, b_lo);
+      weights_task(a_hi, a_lo, b_hi, b_lo, chunks, K, scale, dw + size_t(t) * C + cb * 16,
                    size_t(taps) * C, acc);
     }
     tiles_end();
