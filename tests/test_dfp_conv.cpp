@@ -20,13 +20,14 @@ namespace {
 
 // 3x3 s1 p1, 3x3 s2 (with a 16-wide panel tail), 1x1, 7x7 s2 p3 on 3 channels, odd sizes and
 // channel counts crossing the 32-wide panels, a 1x1 stride 2 (phases no tap reaches), R != S;
-// the last three in every AMX product (channels in whole vectors; 32 and 64 per tap: reduction
-// chunks that end mid-tile and on a tile), stride 2 and 1x1 included.
+// then shapes every AMX product takes (channels in whole vectors; 32 and 64 per tap: reduction
+// chunks that end mid-tile and on a tile), stride 2 and 1x1 included, and a 16-wide 7x7 stem
+// (AMX: a kernel row's 7 pixels x 4 channels as one reduction tap).
 const ConvShape kShapes[] = {
     {2, 5, 7, 9, 8, 3, 3, 1, 1},    {2, 6, 40, 9, 9, 3, 3, 2, 1},  {3, 16, 16, 7, 6, 1, 1, 1, 0},
     {1, 3, 8, 15, 13, 7, 7, 2, 3},  {2, 34, 33, 5, 7, 3, 3, 1, 0}, {1, 4, 4, 6, 6, 1, 1, 2, 0},
     {2, 8, 12, 6, 7, 2, 3, 2, 1},   {1, 64, 48, 6, 5, 3, 3, 1, 1}, {2, 32, 32, 9, 8, 3, 3, 1, 1},
-    {2, 32, 48, 9, 9, 3, 3, 2, 1},  {3, 64, 32, 5, 4, 1, 1, 1, 0},
+    {2, 32, 48, 9, 9, 3, 3, 2, 1},  {3, 64, 32, 5, 4, 1, 1, 1, 0}, {2, 3, 32, 15, 13, 7, 7, 2, 3},
 };
 
 size_t x_size(const ConvShape& s) { return size_t(s.n) * s.h * s.w * s.c; }
@@ -187,11 +188,11 @@ TEST(LowpDfpConv, MatchesExactIntegerReferenceOnEveryIsa) {
 TEST(LowpDfpConv, NeverOverflowsInt32AtFullScale) {
   // All elements at +-32767 (one product pair already near 2^31) and at the DFP GEMM max
   // (4095: 128 products fit int32): aligned signs make every sum leave int32, random signs mix.
-  // The last three run the AMX products where the CPU has them; the 1x1 over 2 x 130 x 130
-  // pixels drains backward-weights' tiles twice (every 32768 pixels).
+  // The last four run the AMX products where the CPU has them; the 1x1 over 2 x 130 x 130
+  // pixels drains backward-weights' tiles twice (every 32768 pixels); the last is a stem.
   const ConvShape shapes[] = {{2, 6, 40, 9, 9, 3, 3, 2, 1},    {1, 3, 8, 15, 13, 7, 7, 2, 3}, {2, 64, 33, 6, 5, 3, 3, 1, 1},
                               {3, 40, 16, 7, 6, 1, 1, 1, 0},    {2, 32, 32, 7, 6, 3, 3, 1, 1}, {1, 64, 32, 7, 7, 3, 3, 2, 1},
-                              {2, 16, 16, 130, 130, 1, 1, 1, 0}};
+                              {2, 16, 16, 130, 130, 1, 1, 1, 0}, {1, 3, 32, 15, 13, 7, 7, 2, 3}};
   uint64_t seed = 100;
   for (const int top : {kDfp16Max, kDfpGemmMax})
     for (const ConvShape& s : shapes)

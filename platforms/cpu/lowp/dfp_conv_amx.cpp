@@ -99,21 +99,20 @@ PARADNN_AMX inline __m512i split_index() {
   return _mm512_load_si512(idx);
 }
 
-PARADNN_AMX inline __m256i row16(const int16_t* p) {
-  return p ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_setzero_si256();
-}
+PARADNN_AMX inline __m256i row16(const int16_t* p, __mmask16 m) { return p ? _mm256_maskz_loadu_epi16(m, p) : _mm256_setzero_si256(); }
 
-// Four rows of 16 int16 (null: zeros) -> 64 low and 64 high bytes, byte 4 j + e = row e's
-// value j: one row of a B tile.
-PARADNN_AMX inline void quad_row(const int16_t* const r[4], int8_t* hi, int8_t* lo) {
+// Four rows of 16 int16 (null: zeros; only the first n read, the rest zeros) -> 64 low and 64
+// high bytes, byte 4 j + e = row e's value j: one row of a B tile.
+PARADNN_AMX inline void quad_row(const int16_t* const r[4], int8_t* hi, int8_t* lo, int n = 16) {
   alignas(64) static const struct Index {
     int8_t lo[64], hi[64];
     Index() {
       for (int o = 0; o < 64; ++o) lo[o] = int8_t((o % 4) * 32 + 2 * (o / 4)), hi[o] = int8_t(lo[o] + 1);
     }
   } index;
-  const __m512i z0 = _mm512_inserti64x4(_mm512_castsi256_si512(row16(r[0])), row16(r[1]), 1);
-  const __m512i z1 = _mm512_inserti64x4(_mm512_castsi256_si512(row16(r[2])), row16(r[3]), 1);
+  const __mmask16 m = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+  const __m512i z0 = _mm512_inserti64x4(_mm512_castsi256_si512(row16(r[0], m)), row16(r[1], m), 1);
+  const __m512i z1 = _mm512_inserti64x4(_mm512_castsi256_si512(row16(r[2], m)), row16(r[3], m), 1);
   _mm512_storeu_si512(lo, _mm512_permutex2var_epi8(z0, _mm512_load_si512(index.lo), z1));
   _mm512_storeu_si512(hi, _mm512_permutex2var_epi8(z0, _mm512_load_si512(index.hi), z1));
 }
@@ -145,19 +144,22 @@ PARADNN_AMX inline void transpose16(__m512i r[16]) {
 // Staging buffers kept per thread across calls (fresh pages every call cost more than the
 // tile products of a small layer): slot `i` of the calling thread, at least `bytes` long.
 int8_t* scratch(int i, size_t bytes) {
-  thread_local AlignedVector<int8_t> slots[4];
+  thread_local AlignedVector<int8_t> slots[5];
   if (slots[i].size() < bytes) slots[i].resize(bytes);
   return slots[i].data();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Gather products (forward, backward-data): 16 pixels x 16 output columns per tile; pixel i's
-// reduction is `channels` int16 at src + base[i] + off[t] for each tap t, element t * channels + c.
+// reduction is `channels` int16 at src + base[i] + off[t] for each tap t, element t * channels + c,
+// of which the first `valid` are read and the rest are zeros.
 
 struct GatherProblem {
   const int16_t* src = nullptr;
   std::vector<ptrdiff_t> off;  // per tap, int16 elements from a pixel's base
   int channels = 0;            // per tap, a multiple of 32
+  int valid = 0;               // int16 read per tap (<= channels)
+  int cp = 0;                  // int16 per pixel of src
   const SplitPanels* b = nullptr;
   int columns = 0;             // multiple of 16
   float scale = 1;
@@ -185,11 +187,13 @@ PARADNN_AMX void stage_tile(const GatherProblem& g, int p0, int8_t* hi, int8_t* 
       continue;
     }
     const int n = p / g.plane, rem = p % g.plane, oy = rem / g.out_w, ox = rem % g.out_w;
-    const int16_t* base = g.src + g.origin + n * g.img_stride + oy * g.row_stride + ptrdiff_t(ox) * g.stride * g.channels;
+    const int16_t* base = g.src + g.origin + n * g.img_stride + oy * g.row_stride + ptrdiff_t(ox) * g.stride * g.cp;
     int e = 0;
     for (const ptrdiff_t o : g.off)
       for (int c = 0; c < g.channels; c += 32, e += 32) {
-        const __m512i v = _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(base + o + c));
+        const int n_read = std::clamp(g.valid - c, 0, 32);
+        const __mmask32 m = n_read == 32 ? ~__mmask32(0) : (__mmask32(1) << n_read) - 1;
+        const __m512i v = _mm512_permutexvar_epi8(idx, _mm512_maskz_loadu_epi16(m, base + o + c));
         const size_t at = size_t(e >> 6) * kTile + i * 64 + (e & 63);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + at), _mm512_castsi512_si256(v));
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + at), _mm512_extracti64x4_epi64(v, 1));
@@ -310,10 +314,11 @@ void pack_backward_panels(const DfpConvWeights& w, SplitPanels& out) {
 // gradient transposed, tiles [k block][chunk of 64 pixels] of 16 rows (k) x 64 pixels; B: per
 // tap and 16 input channels, the input's pixel quads (row = 4 pixels x 16 channels).
 
-// Transposes pixels [64 q, 64 q + 64) of the gradient into chunk q of every k block: quads
-// of pixels into dwords (quad_row), then 16 x 16 dword transposes.
-PARADNN_AMX void transpose_chunk(const int16_t* dy, const std::vector<ptrdiff_t>& base, int pixels, int K, int q, int chunks,
-                                 int8_t* hi, int8_t* lo) {
+// Transposes pixels [64 q, 64 q + 64) of the gradient into chunk `slot` of every k block
+// (blocks `chunks` chunks apart): quads of pixels into dwords (quad_row), then 16 x 16 dword
+// transposes.
+PARADNN_AMX void transpose_chunk(const int16_t* dy, const std::vector<ptrdiff_t>& base, int pixels, int K, int q, int slot,
+                                 int chunks, int8_t* hi, int8_t* lo) {
   alignas(64) int8_t qh[16][64], ql[16][64];
   for (int kb = 0; kb < K / 16; ++kb) {
     for (int quad = 0; quad < 16; ++quad) {
@@ -328,8 +333,8 @@ PARADNN_AMX void transpose_chunk(const int16_t* dy, const std::vector<ptrdiff_t>
     for (int i = 0; i < 16; ++i) h[i] = _mm512_load_si512(qh[i]), l[i] = _mm512_load_si512(ql[i]);
     transpose16(h);
     transpose16(l);
-    int8_t* th = hi + (size_t(kb) * chunks + q) * kTile;
-    int8_t* tl = lo + (size_t(kb) * chunks + q) * kTile;
+    int8_t* th = hi + (size_t(kb) * chunks + slot) * kTile;
+    int8_t* tl = lo + (size_t(kb) * chunks + slot) * kTile;
     for (int k = 0; k < 16; ++k) {
       _mm512_store_si512(th + k * 64, h[k]);
       _mm512_store_si512(tl + k * 64, l[k]);
@@ -349,37 +354,41 @@ PARADNN_AMX void add_gradient(const int16_t* dy, const std::vector<ptrdiff_t>& b
   }
 }
 
-PARADNN_AMX void stage_quads(const int16_t* x, const std::vector<ptrdiff_t>& base, int pixels, ptrdiff_t tap_off, int c0,
-                             int chunks, int8_t* hi, int8_t* lo) {
+// Chunks [q0, q0 + chunks) of the input's pixel quads at a tap, columns c0 .. c0 + n.
+PARADNN_AMX void stage_quads(const int16_t* x, const std::vector<ptrdiff_t>& base, int pixels, ptrdiff_t tap_off, int c0, int n,
+                             int q0, int chunks, int8_t* hi, int8_t* lo) {
   for (int quad = 0; quad < chunks * 16; ++quad) {
     const int16_t* rows[4];
     for (int e = 0; e < 4; ++e) {
-      const int p = quad * 4 + e;
+      const int p = q0 * 64 + quad * 4 + e;
       rows[e] = p < pixels ? x + base[p] + tap_off + c0 : nullptr;
     }
-    quad_row(rows, hi + size_t(quad) * 64, lo + size_t(quad) * 64);
+    quad_row(rows, hi + size_t(quad) * 64, lo + size_t(quad) * 64, n);
   }
 }
 
-// One (tap, 16 input channels) task: every k block, the whole reduction in groups of
-// kMaxReduction pixels.
-PARADNN_AMX void weights_task(const int8_t* a_hi, const int8_t* a_lo, const int8_t* b_hi, const int8_t* b_lo, int chunks, int K,
-                              float scale, float* dw, size_t row_stride, Accumulators& acc) {
-  const int group = kMaxReduction / 64;
+// One (tap, 16 input channels) task over `chunks` chunks (at most kMaxReduction pixels): every
+// k block (A's blocks a_chunks chunks apart), into blk (K x 16), added to it where `add`.
+PARADNN_AMX void weights_task(const int8_t* a_hi, const int8_t* a_lo, int a_chunks, const int8_t* b_hi, const int8_t* b_lo,
+                              int chunks, int K, float scale, float* blk, bool add, Accumulators& acc) {
   for (int kb = 0; kb < K / 16; ++kb) {
-    for (int q0 = 0; q0 < chunks; q0 += group) {
-      const int n = std::min(group, chunks - q0);
-      zero_accumulators();
-      const size_t a0 = (size_t(kb) * chunks + q0) * kTile, b0 = size_t(q0) * kTile;
-      accumulate(a_hi + a0, a_lo + a0, kTile, b_hi + b0, b_lo + b0, n);
-      store_accumulators(acc);
-      for (int i = 0; i < 16; ++i) {
-        float* o = dw + size_t(kb * 16 + i) * row_stride;
-        const __m512 v = row_value(acc, i, scale);
-        _mm512_storeu_ps(o, q0 ? _mm512_add_ps(_mm512_loadu_ps(o), v) : v);
-      }
+    zero_accumulators();
+    const size_t a0 = size_t(kb) * a_chunks * kTile;
+    accumulate(a_hi + a0, a_lo + a0, kTile, b_hi, b_lo, chunks);
+    store_accumulators(acc);
+    for (int i = 0; i < 16; ++i) {
+      float* o = blk + size_t(kb * 16 + i) * 16;
+      const __m512 v = row_value(acc, i, scale);
+      _mm512_storeu_ps(o, add ? _mm512_add_ps(_mm512_loadu_ps(o), v) : v);
     }
   }
+}
+
+// Few channels (the 3-channel stem): a kernel row's S pixels x cp channels, contiguous in the
+// pack, are one reduction "tap" (7 x 4 = 28 of 32 elements for a 7x7 stem), not S taps of cp.
+bool flat_rows(const ConvShape& s) {
+  const int cp = (s.c + 1) / 2 * 2;
+  return s.c < 16 && s.s * cp <= 32 && s.r * s.s * cp >= 32;
 }
 
 }  // namespace
@@ -388,15 +397,44 @@ PARADNN_AMX void weights_task(const int8_t* a_hi, const int8_t* a_lo, const int8
 // 16 x 16 outputs: slower than vpdpwssd there (Xeon, 2 cores: 0.6x the f32 1x1 against 0.8x),
 // as is backward-weights on a 1x1 under 64 input channels (staging the gradient for one tap).
 bool takes_forward(const ConvShape& s) {
-  return s.c % 32 == 0 && s.k % 16 == 0 && s.r * s.s * s.c >= 64 && s.r * s.s * s.c <= kMaxReduction;
+  if (s.k % 16) return false;
+  if (flat_rows(s)) return true;
+  return s.c % 32 == 0 && s.r * s.s * s.c >= 64 && s.r * s.s * s.c <= kMaxReduction;
 }
 bool takes_backward_data(const ConvShape& s) {
   return s.stride == 1 && s.k % 32 == 0 && s.c % 16 == 0 && s.r * s.s * s.k >= 64 && s.r * s.s * s.k <= kMaxReduction;
 }
-bool takes_backward_weights(const ConvShape& s) { return s.c % 16 == 0 && s.k % 16 == 0 && (s.r * s.s > 1 || s.c >= 64); }
+bool takes_backward_weights(const ConvShape& s) {
+  return s.k % 16 == 0 && (flat_rows(s) || (s.c % 16 == 0 && (s.r * s.s > 1 || s.c >= 64)));
+}
+
+// Panels from value(column, element), len elements a column: a plain loop, for small weights
+// (the flat stem's 32 x 7 x 32).
+template <typename Value>
+void pack_panels(int columns, int len, SplitPanels& out, Value value) {
+  const int chunks = (len + 63) / 64;
+  out.chunks = chunks;
+  out.hi.assign(size_t(columns) * chunks * 64, 0);
+  out.lo.assign(out.hi.size(), 0);
+  for (int j = 0; j < columns; ++j)
+    for (int e = 0; e < len; ++e) {
+      const int16_t v = value(j, e);
+      const size_t at = (size_t(j / 16) * chunks + e / 64) * kTile + (e % 64) / 4 * 64 + j % 16 * 4 + e % 4;
+      out.hi[at] = int8_t(v >> 8);
+      out.lo[at] = int8_t(v & 0xff);
+    }
+}
 
 void pack_weights(const ConvShape& s, DfpConvWeights& w) {
-  if (takes_forward(s)) pack_forward_panels(w, w.amx_fwd);
+  if (takes_forward(s) && flat_rows(s)) {  // element (r, s' * cp + c), zero past S * cp and for c >= C
+    const int cp = (s.c + 1) / 2 * 2, row = (s.s * cp + 31) / 32 * 32;
+    pack_panels(s.k, s.r * row, w.amx_fwd, [&](int k, int e) -> int16_t {
+      const int r = e / row, j = e % row, c = j % cp;
+      return j < s.s * cp && c < s.c ? w.q[((size_t(k) * s.r + r) * s.s + j / cp) * s.c + c] : 0;
+    });
+  } else if (takes_forward(s)) {
+    pack_forward_panels(w, w.amx_fwd);
+  }
   if (takes_backward_data(s)) pack_backward_panels(w, w.amx_bwd);
 }
 
@@ -404,9 +442,16 @@ void forward(const ConvShape& s, const DfpActivation& x, const DfpConvWeights& w
   if (!takes_forward(s) || w.amx_fwd.chunks == 0) throw std::invalid_argument("amx dfp conv forward: shape not taken or weights not packed");
   GatherProblem g;
   g.src = x.data.data();
-  g.channels = x.cp;
-  for (int r = 0; r < s.r; ++r)
-    for (int c = 0; c < s.s; ++c) g.off.push_back(ptrdiff_t(r * x.wp + c) * x.cp);
+  g.cp = x.cp;
+  if (flat_rows(s)) {  // a kernel row's S pixels x cp channels are contiguous: one "tap"
+    g.valid = s.s * x.cp;
+    g.channels = (g.valid + 31) / 32 * 32;
+    for (int r = 0; r < s.r; ++r) g.off.push_back(ptrdiff_t(r) * x.wp * x.cp);
+  } else {
+    g.valid = g.channels = x.cp;
+    for (int r = 0; r < s.r; ++r)
+      for (int c = 0; c < s.s; ++c) g.off.push_back(ptrdiff_t(r * x.wp + c) * x.cp);
+  }
   g.b = &w.amx_fwd;
   g.columns = s.k;
   g.scale = std::ldexp(1.0f, x.exponent + w.exponent);
@@ -427,7 +472,7 @@ void backward_data(const ConvShape& s, const DfpActivation& dy, const DfpConvWei
     throw std::invalid_argument("amx dfp conv backward-data: shape not taken or weights not packed");
   GatherProblem g;
   g.src = dy.data.data();
-  g.channels = dy.cp;
+  g.valid = g.channels = g.cp = dy.cp;
   // Input pixel (ih, iw) reads the gradient at (ih + pad - r, iw + pad - s) for tap (r, s).
   for (int r = 0; r < s.r; ++r)
     for (int c = 0; c < s.s; ++c) g.off.push_back(-ptrdiff_t(r * dy.wp + c) * dy.cp);
@@ -455,25 +500,55 @@ void backward_weights(const ConvShape& s, const DfpActivation& x, const DfpActiv
     xbase[p] = ((ptrdiff_t(n) * x.hp + oy * s.stride) * x.wp + ox * s.stride) * x.cp;
     dybase[p] = ((ptrdiff_t(n) * dy.hp + oy + dy.top) * dy.wp + ox + dy.left) * dy.cp;
   }
-  // The transposed gradient, shared by the threads: the calling thread's slots 2 and 3.
-  const size_t a_bytes = size_t(K / 16) * chunks * kTile;
-  int8_t *a_hi = scratch(2, a_bytes), *a_lo = scratch(3, a_bytes);
-#pragma omp parallel for schedule(static)
-  for (int q = 0; q < chunks; ++q) transpose_chunk(dy.data.data(), dybase, pixels, K, q, chunks, a_hi, a_lo);
   const float scale = std::ldexp(1.0f, x.exponent + dy.exponent);
-  const int tasks = taps * (C / 16);
+  // Reduction "taps" and their columns: (r, s) x C, or for flat rows r x (s, c) (S * cp of them).
+  const bool flat = flat_rows(s);
+  const int row_taps = flat ? s.r : taps, width = flat ? s.s * x.cp : C, blocks = (width + 15) / 16;
+  const int tasks = row_taps * blocks;
+  // Pixels in groups whose transposed gradient (K / 16 x group chunks) stays near 256 KB: every
+  // task of a group reads it from L2 (a 32768-pixel stem's whole gradient, 2 MB, streamed from
+  // memory once a task, ran 1.8 ms). Per task the groups' sums add up in blk.
+  const int group = std::clamp(128 * 16 / K, 4, kMaxReduction / 64);
+  const size_t a_bytes = size_t(K / 16) * group * kTile;
+  int8_t *a_hi = scratch(2, a_bytes), *a_lo = scratch(3, a_bytes);  // the calling thread's: shared
+  // Each task's K x 16 sums: one block per task where several groups add into it (the calling
+  // thread's buffer, shared), else one per thread (a deep layer's 144 blocks would be 2.4 MB).
+  const bool one_group = chunks <= group;
+  thread_local std::vector<float> blk_keep;
+  if (!one_group && blk_keep.size() < size_t(tasks) * K * 16) blk_keep.resize(size_t(tasks) * K * 16);
+  float* const blk_all = blk_keep.data();
+  // dw from task t's block b (K x 16): columns (tap t, c) or, flat, row t's (s', c).
+  const auto scatter = [&](int task, const float* b) {
+    const int t = task / blocks, cb = task % blocks;
+    if (!flat) {  // 16 whole channels a row
+      for (int k = 0; k < K; ++k) std::memcpy(dw + (size_t(k) * taps + t) * C + cb * 16, b + k * 16, 16 * sizeof(float));
+      return;
+    }
+    for (int k = 0; k < K; ++k)
+      for (int j = 0; j < 16 && cb * 16 + j < width; ++j) {
+        const int col = cb * 16 + j;
+        if (col % x.cp < C) dw[((size_t(k) * s.r + t) * s.s + col / x.cp) * C + col % x.cp] = b[k * 16 + j];
+      }
+  };
 #pragma omp parallel
   {
-    int8_t *b_hi = scratch(0, size_t(chunks) * kTile), *b_lo = scratch(1, size_t(chunks) * kTile);
+    int8_t *b_hi = scratch(0, size_t(group) * kTile), *b_lo = scratch(1, size_t(group) * kTile);
+    float* const own = one_group ? reinterpret_cast<float*>(scratch(4, size_t(K) * 16 * sizeof(float))) : nullptr;
     Accumulators acc;
     tiles_begin();
+    for (int q0 = 0; q0 < chunks; q0 += group) {
+      const int nq = std::min(group, chunks - q0);
+#pragma omp for schedule(static)
+      for (int q = 0; q < nq; ++q) transpose_chunk(dy.data.data(), dybase, pixels, K, q0 + q, q, group, a_hi, a_lo);
 #pragma omp for schedule(dynamic, 1)
-    for (int task = 0; task < tasks; ++task) {
-      const int t = task / (C / 16), cb = task % (C / 16);
-      const ptrdiff_t tap_off = ptrdiff_t((t / s.s) * x.wp + t % s.s) * x.cp;
-      stage_quads(x.data.data(), xbase, pixels, tap_off, cb * 16, chunks, b_hi, b_lo);
-      weights_task(a_hi, a_lo, b_hi, b_lo, chunks, K, scale, dw + size_t(t) * C + cb * 16,
-                   size_t(taps) * C, acc);
+      for (int task = 0; task < tasks; ++task) {
+        const int t = task / blocks, cb = task % blocks;
+        const ptrdiff_t tap_off = flat ? ptrdiff_t(t) * x.wp * x.cp : ptrdiff_t((t / s.s) * x.wp + t % s.s) * x.cp;
+        stage_quads(x.data.data(), xbase, pixels, tap_off, cb * 16, std::min(16, width - cb * 16), q0, nq, b_hi, b_lo);
+        float* blk = one_group ? own : blk_all + size_t(task) * K * 16;
+        weights_task(a_hi, a_lo, group, b_hi, b_lo, nq, K, scale, blk, q0 > 0, acc);
+        if (q0 + nq == chunks) scatter(task, blk);
+      }
     }
     tiles_end();
   }
