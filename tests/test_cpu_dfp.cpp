@@ -91,16 +91,23 @@ TEST(DfpTraining, ASweepAsksForItAndGroupedConvsSayWhyNot) {
 
 // The paper's claim on the seeded tasks: INT16 DFP training reaches f32's held-out accuracy in
 // the same number of steps. The mixture task is learnable to 100%: DFP within 1 point. The
-// shape images at 150 steps, judged on 256 held-out images (a standard error of about 3
-// points): within 5.
+// shape images at 150 steps, judged on 256 held-out images, over 4 batch streams: one run
+// moves by 5-7 points with the f32 rounding of its sums alone (vpdpwssd chains against the
+// exactly rounded AMX tiles), so the means must be within 5.
 TEST(DfpTraining, ReachesF32AccuracyOnTheSeededTasks) {
   const TaskAccuracy fc = cpu::training_accuracy(model("fc", DType::int16_dfp, "64"), 150);
   EXPECT_GT(fc.f32_accuracy, 0.9);
   EXPECT_GE(fc.reduced_accuracy, fc.f32_accuracy - 0.01) << fc.task;
   EXPECT_LT(fc.final_loss, fc.first_loss);
-  const TaskAccuracy cnn = cpu::training_accuracy(model("cnn", DType::int16_dfp, "32"), 150);
-  EXPECT_GT(cnn.f32_accuracy, 0.3) << cnn.task << ": f32 did not learn, the comparison says nothing";
-  EXPECT_GE(cnn.reduced_accuracy, cnn.f32_accuracy - 0.05) << cnn.task;
+  double f32 = 0, dfp = 0;
+  constexpr int kSeeds = 4;
+  for (int seed = 0; seed < kSeeds; ++seed) {
+    const TaskAccuracy cnn = cpu::training_accuracy(model("cnn", DType::int16_dfp, "32"), 150, seed);
+    f32 += cnn.f32_accuracy / kSeeds;
+    dfp += cnn.reduced_accuracy / kSeeds;
+  }
+  EXPECT_GT(f32, 0.3) << "shapes: f32 did not learn, the comparison says nothing";
+  EXPECT_GE(dfp, f32 - 0.05) << "shapes, mean of " << kSeeds << " batch streams";
 }
 
 // A data seed picks another stream of training batches from the same initial weights: the
