@@ -9,7 +9,6 @@
 #include <stdexcept>
 #include <vector>
 
-
 namespace paradnn::cpu::lowp::amx {
 
 // GCC 12's AVX-512 headers pass _mm512_undefined_*() to the builtins and warn about it.
@@ -41,7 +40,7 @@ PARADNN_AMX void tiles_begin() {
   __asm__ volatile("ldtilecfg %0" ::"m"(c) : "memory");  // the whole struct is the operand
 }
 
-PARADNN_AMX void tiles_end() { _tile_release(); }
+PARADNN_AMX void tiles_end() { _tile_release(); }  // tiles back to their init state
 
 PARADNN_AMX inline void zero_accumulators() {
   _tile_zero(4);
@@ -164,8 +163,8 @@ struct GatherProblem {
   int columns = 0;             // multiple of 16
   float scale = 1;
   const float* bias = nullptr;
-  // Pixel p (of `pixels`): base in src, and its output row (16 floats per column block,
-  // `block_stride` floats apart).
+  // Output pixel p (n, oy, ox) of `pixels` reads src + origin + n img_stride + oy row_stride +
+  // ox stride cp; its output: 16 floats per column block (NHWC or nChw16c).
   int pixels = 0;
   int plane = 0;               // pixels per image of the output
   int out_w = 0, stride = 1;   // output columns, and the input step per output step

@@ -16,8 +16,11 @@
 //  - backward-data (stride 1): 16 input pixels x 16 input channels, reduction (tap, k), the
 //    gradient read at the mirrored taps;
 //  - backward-weights: per tap, 16 output channels x 16 input channels, reduction over the
-//    batch's output pixels (the gradient transposed once per call, the input's pixel quads
-//    staged per tap).
+//    batch's output pixels in groups (the gradient transposed once per group, the input's
+//    pixel quads staged per tap).
+// Few channels (the 3-channel stem): a kernel row's S pixels x channels, contiguous in the
+// pack, are one reduction tap. The rest stays on vpdpwssd (takes_*): backward-data at stride
+// 2, and 1x1s on under 64 channels, where a half-empty tile product per drain measured slower.
 #pragma once
 #include "platforms/cpu/lowp/dfp_conv.hpp"
 
