@@ -73,7 +73,7 @@ void build_dense_dfp(Lowering& ctx, int i) {
   };
   auto st = std::make_shared<State>();
   const memory w = wb.w->w, b = wb.b ? wb.b->w : memory();
-  ctx.add_kernel(i, Phase::fwd, "paradnn:dfp_gemm:" + lowp::to_string(isa), [=] {
+  ctx.add_kernel(i, Phase::fwd, "paradnn:dfp_gemm:" + lowp::to_string(lowp::vector_isa(isa)), [=] {
     st->x.quantize(data(x), static_cast<size_t>(r.rows * r.features), lowp::kDfpActivationMax);
     st->w.quantize(data(w), static_cast<size_t>(out * r.features));
     float* yp = data(y);
@@ -96,7 +96,7 @@ void build_dense_dfp(Lowering& ctx, int i) {
   const memory dw = wb.w->grad, db = wb.b ? wb.b->grad : memory();
   std::vector<memory> uses = {dy};  // x and w as quantized in the forward pass
   if (wanted) uses.push_back(s.mem);
-  ctx.add_kernel(i, Phase::bwd, "paradnn:dfp_gemm:" + lowp::to_string(isa), [=] {
+  ctx.add_kernel(i, Phase::bwd, "paradnn:dfp_gemm:" + lowp::to_string(lowp::vector_isa(isa)), [=] {
     st->dy.quantize(data(dy), static_cast<size_t>(r.rows * out));
     if (wanted) product(false, false, r.rows, r.features, out, st->dy, st->w, data(s.mem), isa);  // dx = dy W
     product(true, false, out, r.features, r.rows, st->dy, st->x, data(dw), isa);                    // dW = dy^T x
@@ -149,7 +149,7 @@ void build_conv_dfp(Lowering& ctx, int i) {
   auto st = std::make_shared<State>();
   const memory w = wb.w->w, b = wb.b ? wb.b->w : memory();
   const int64_t y_elems = elements(op.out);
-  ctx.add_kernel(i, Phase::fwd, "paradnn:dfp_conv:" + lowp::to_string(isa), [=] {
+  ctx.add_kernel(i, Phase::fwd, "paradnn:dfp_conv:" + lowp::dfp_conv_kernels(shape, isa, false), [=] {
     lowp::dfp_pack_input(shape, data(x), st->x);
     lowp::dfp_pack_weights(shape, data(w), st->w);
     lowp::dfp_conv_forward(shape, st->x, st->w, b ? data(b) : nullptr, data(y), isa);
@@ -165,7 +165,7 @@ void build_conv_dfp(Lowering& ctx, int i) {
   const memory dw = wb.w->grad, db = wb.b ? wb.b->grad : memory();
   std::vector<memory> uses = {dy};
   if (wanted) uses.push_back(s.mem);
-  ctx.add_kernel(i, Phase::bwd, "paradnn:dfp_conv:" + lowp::to_string(isa), [=] {
+  ctx.add_kernel(i, Phase::bwd, "paradnn:dfp_conv:" + lowp::dfp_conv_kernels(shape, isa, true), [=] {
     lowp::dfp_pack_grad_output(shape, data(dy), st->dy);
     if (wanted) lowp::dfp_conv_backward_data(shape, st->dy, st->w, data(s.mem), isa);
     lowp::dfp_conv_backward_weights(shape, st->x, st->dy, data(dw), db ? data(db) : nullptr, isa);

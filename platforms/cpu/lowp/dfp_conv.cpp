@@ -932,6 +932,15 @@ std::string ConvShape::str() const {
                      in == ActLayout::nChw16c ? " x:nChw16c" : "", out == ActLayout::nChw16c ? " y:nChw16c" : "");
 }
 
+std::string dfp_conv_kernels(const ConvShape& s, IntIsa isa, bool backward) {
+  const std::string tiles = "amx_int8 (tdpb*d on split int16 bytes)", vec = to_string(vector_isa(isa));
+  if (isa != IntIsa::amx_int8) return to_string(isa);
+  if (!backward) return amx::takes_forward(s) ? tiles : vec;
+  const bool data = amx::takes_backward_data(s), weights = amx::takes_backward_weights(s);
+  if (data == weights) return data ? tiles : vec;
+  return "backward-data " + (data ? tiles : vec) + ", backward-weights " + (weights ? tiles : vec);
+}
+
 int dfp_chain_pairs(int qa, int qb, int cap) {
   const int64_t bound = 2 * int64_t(qa) * qb;
   return int(std::clamp<int64_t>(bound ? INT32_MAX / bound : cap, 1, cap));

@@ -124,6 +124,10 @@ void dfp_conv_backward_data(const ConvShape& s, const float* dy, const float* w,
 void dfp_conv_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw, float* dbias,
                                IntIsa isa = detected_int_isa());
 
+// The kernels that run this shape's forward (backward: backward-data and backward-weights) on
+// `isa`, for result rows: where amx_int8 leaves a product to vpdpwssd, says which.
+std::string dfp_conv_kernels(const ConvShape& s, IntIsa isa, bool backward);
+
 // The int32 chain length (in vpdpwssd pairs) the kernels use for operands with these max
 // magnitudes: the largest L with 2 * L * qa * qb <= 2^31 - 1 (at least 1, at most `cap`).
 int dfp_chain_pairs(int qa, int qb, int cap = 1 << 20);

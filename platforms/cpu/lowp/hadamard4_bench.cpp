@@ -123,7 +123,7 @@ void hadamard4_rows(bool quick, const std::function<void(const LowpRow&)>& add, 
     if (p == Precision::hadamard4) note += fmt::format("; int8 tile T={}, accumulator overflows {}", r.s4_tile_steps, r.s4_overflows);
     const std::string isa = p == Precision::f32 || p == Precision::bf16 ? "onednn"
                             : p == Precision::hadamard4                  ? s4_kernel_name(detected_int_isa())
-                                                                         : to_string(detected_int_isa());
+                                                                         : to_string(vector_isa(detected_int_isa()));
     add({"fc_incremental_eval", to_string(p), shape, isa, {}, 0, "accuracy", r.final_accuracy, note, false});
   }
 }

@@ -475,7 +475,7 @@ bool has_avx512bw() {
 
 std::string to_string(IntIsa isa) {
   switch (isa) {
-    case IntIsa::amx_int8: return "amx_int8 (tdpb*d on split int16 bytes; GEMMs avx512_vnni)";
+    case IntIsa::amx_int8: return "amx_int8 (tdpb*d on split int16 bytes: DFP convolutions; the rest avx512_vnni)";
     case IntIsa::avx512_vnni: return "avx512_vnni (vpdpwssd, vpdpbusd)";
     case IntIsa::avx512bw: return "avx512bw (vpmaddwd)";
     case IntIsa::avx2: return "avx2 (vpmaddwd)";

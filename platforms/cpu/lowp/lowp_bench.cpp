@@ -51,7 +51,7 @@ class Report {
 };
 
 void gemm_rows(int n, Report& report, const LowpTimer& timer) {
-  const IntIsa isa = detected_int_isa();
+  const IntIsa isa = vector_isa(detected_int_isa());  // GEMMs: amx_int8 runs them on avx512_vnni
   const std::string shape = fmt::format("gemm {}x{}x{}", n, n, n);
   const double flops = 2.0 * n * n * n;
   const size_t nn = size_t(n) * n;
@@ -106,7 +106,7 @@ void gemm_rows(int n, Report& report, const LowpTimer& timer) {
 }
 
 void outlier_rows(int n, Report& report) {
-  const IntIsa isa = detected_int_isa();
+  const IntIsa isa = vector_isa(detected_int_isa());  // GEMMs: amx_int8 runs them on avx512_vnni
   const size_t nn = size_t(n) * n;
   const int count = std::max(1, int(nn / 1000));  // 0.1% of each operand's entries
   for (const float magnitude : {1.0f, 10.0f, 100.0f, 1000.0f}) {
@@ -142,7 +142,7 @@ void training_rows(bool quick, Report& report, const LowpTimer& timer) {
   for (int i = 0; i < dataset_batches; ++i) data.push_back(draw_batch(task, shape.batch, 100 + i));
   const Batch held_out = draw_batch(task, shape.batch, 999);
   const float lr = 0.05f;
-  const std::string isa = to_string(detected_int_isa());
+  const std::string isa = to_string(vector_isa(detected_int_isa()));
   for (const Precision p : {Precision::f32, Precision::bf16, Precision::int16_dfp, Precision::hadamard4}) {
     const std::string dtype = to_string(p);
     const std::string kernel_isa = p == Precision::int16_dfp ? isa : p == Precision::hadamard4 ? s4_kernel_name(detected_int_isa()) : "onednn";
