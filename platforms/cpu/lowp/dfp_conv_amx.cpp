@@ -9,6 +9,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "platforms/cpu/lowp/transpose16.hpp"
+#include "platforms/cpu/probes/amx_tile_config.hpp"
+
 namespace paradnn::cpu::lowp::amx {
 
 // GCC 12's AVX-512 headers pass _mm512_undefined_*() to the builtins and warn about it.
@@ -24,21 +27,9 @@ namespace {
 constexpr int kTile = 1024;        // bytes in a tile: 16 rows x 64
 constexpr int kMaxReduction = 32768;  // elements per accumulation: 2 * 255 * 255 * 32768 < 2^31
 
-// Palette 1 (Intel SDM, LDTILECFG): tmm0 A high, tmm1 A low, tmm2 B high, tmm3 B low, tmm4-6
-// the HH, cross and LL accumulators; all 16 rows x 64 bytes.
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-PARADNN_AMX void tiles_begin() {
-  TileConfig c;
-  for (int t = 0; t < 7; ++t) c.colsb[t] = 64, c.rows[t] = 16;
-  __asm__ volatile("ldtilecfg %0" ::"m"(c) : "memory");  // the whole struct is the operand
-}
+// tmm0 A high, tmm1 A low, tmm2 B high, tmm3 B low, tmm4-6 the HH, cross and LL
+// accumulators; all 16 rows x 64 bytes.
+PARADNN_AMX void tiles_begin() { load_tile_config(full_tiles(7)); }
 
 PARADNN_AMX void tiles_end() { _tile_release(); }  // tiles back to their init state
 
@@ -93,9 +84,13 @@ PARADNN_AMX inline __m512 row_value(const Accumulators& a, int i, float scale) {
 
 // 32 int16 -> their 32 low bytes, then their 32 high bytes (vpermb).
 PARADNN_AMX inline __m512i split_index() {
-  alignas(64) int8_t idx[64];
-  for (int o = 0; o < 64; ++o) idx[o] = int8_t(o < 32 ? 2 * o : 2 * (o - 32) + 1);
-  return _mm512_load_si512(idx);
+  alignas(64) static const struct Index {
+    int8_t idx[64];
+    Index() {
+      for (int o = 0; o < 64; ++o) idx[o] = int8_t(o < 32 ? 2 * o : 2 * (o - 32) + 1);
+    }
+  } index;
+  return _mm512_load_si512(index.idx);
 }
 
 PARADNN_AMX inline __m256i row16(const int16_t* p, __mmask16 m) { return p ? _mm256_maskz_loadu_epi16(m, p) : _mm256_setzero_si256(); }
@@ -116,34 +111,11 @@ PARADNN_AMX inline void quad_row(const int16_t* const r[4], int8_t* hi, int8_t* 
   _mm512_storeu_si512(hi, _mm512_permutex2var_epi8(z0, _mm512_load_si512(index.hi), z1));
 }
 
-// r[i] dword j -> r[j] dword i (16 x 16 dwords in registers).
-PARADNN_AMX inline void transpose16(__m512i r[16]) {
-  __m512i t[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {  // r[4 i + m], 128-bit lane L: column 4 L + m of rows 4 i .. 4 i + 3
-    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-  }
-  for (int m = 0; m < 4; ++m) {  // then a 4 x 4 transpose of 128-bit lanes
-    const __m512i u0 = _mm512_shuffle_i32x4(r[m], r[4 + m], 0x44), u1 = _mm512_shuffle_i32x4(r[m], r[4 + m], 0xee);
-    const __m512i u2 = _mm512_shuffle_i32x4(r[8 + m], r[12 + m], 0x44), u3 = _mm512_shuffle_i32x4(r[8 + m], r[12 + m], 0xee);
-    t[m] = _mm512_shuffle_i32x4(u0, u2, 0x88);
-    t[4 + m] = _mm512_shuffle_i32x4(u0, u2, 0xdd);
-    t[8 + m] = _mm512_shuffle_i32x4(u1, u3, 0x88);
-    t[12 + m] = _mm512_shuffle_i32x4(u1, u3, 0xdd);
-  }
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
-}
-
 // Staging buffers kept per thread across calls (fresh pages every call cost more than the
 // tile products of a small layer): slot `i` of the calling thread, at least `bytes` long.
-int8_t* scratch(int i, size_t bytes) {
-  thread_local AlignedVector<int8_t> slots[5];
+enum Slot { kStageHi, kStageLo, kGradHi, kGradLo, kSums, kSlots };
+int8_t* scratch(Slot i, size_t bytes) {
+  thread_local AlignedVector<int8_t> slots[kSlots];
   if (slots[i].size() < bytes) slots[i].resize(bytes);
   return slots[i].data();
 }
@@ -228,7 +200,7 @@ void run_gather(const GatherProblem& g, float* out) {
 #pragma omp parallel
   {
     const size_t bytes = size_t(g.b->chunks) * kTile;
-    int8_t *hi = scratch(0, bytes), *lo = scratch(1, bytes);
+    int8_t *hi = scratch(kStageHi, bytes), *lo = scratch(kStageLo, bytes);
     Accumulators acc;
     tiles_begin();
 #pragma omp for schedule(static)
@@ -271,18 +243,6 @@ PARADNN_AMX void pack_forward_block(const int16_t* rows, int len, int chunks, in
   }
 }
 
-void pack_forward_panels(const DfpConvWeights& w, SplitPanels& out) {
-  const int len = w.r * w.s * w.c, chunks = (len + 63) / 64, K = w.k;
-  out.chunks = chunks;
-  out.hi.resize(size_t(K) * chunks * 64);
-  out.lo.resize(out.hi.size());
-#pragma omp parallel for schedule(static) if (size_t(K) * len > (size_t(1) << 16))
-  for (int kb = 0; kb < K / 16; ++kb) {
-    const size_t at = size_t(kb) * chunks * kTile;
-    pack_forward_block(w.q.data() + size_t(kb) * 16 * len, len, chunks, out.hi.data() + at, out.lo.data() + at);
-  }
-}
-
 // Backward-data: columns C, element (tap, k): four k rows of a tap give one tile row of 16 columns.
 PARADNN_AMX void pack_backward_block(const DfpConvWeights& w, int ct, int chunks, int8_t* hi, int8_t* lo) {
   const int taps = w.r * w.s, K = w.k, C = w.c, len = taps * K;
@@ -296,15 +256,18 @@ PARADNN_AMX void pack_backward_block(const DfpConvWeights& w, int ct, int chunks
   }
 }
 
-void pack_backward_panels(const DfpConvWeights& w, SplitPanels& out) {
-  const int len = w.r * w.s * w.k, chunks = (len + 63) / 64, C = w.c;
+// Panels of `columns` (a multiple of 16) x len elements, a block of 16 columns a task:
+// block(b, chunks, hi, lo) writes block b's tiles.
+template <typename Block>
+void pack_blocks(int columns, int len, SplitPanels& out, Block block) {
+  const int chunks = (len + 63) / 64;
   out.chunks = chunks;
-  out.hi.resize(size_t(C) * chunks * 64);
+  out.hi.resize(size_t(columns) * chunks * 64);
   out.lo.resize(out.hi.size());
-#pragma omp parallel for schedule(static) if (size_t(C) * len > (size_t(1) << 16))
-  for (int ct = 0; ct < C / 16; ++ct) {
-    const size_t at = size_t(ct) * chunks * kTile;
-    pack_backward_block(w, ct, chunks, out.hi.data() + at, out.lo.data() + at);
+#pragma omp parallel for schedule(static) if (size_t(columns) * len > (size_t(1) << 16))
+  for (int b = 0; b < columns / 16; ++b) {
+    const size_t at = size_t(b) * chunks * kTile;
+    block(b, chunks, out.hi.data() + at, out.lo.data() + at);
   }
 }
 
@@ -432,9 +395,14 @@ void pack_weights(const ConvShape& s, DfpConvWeights& w) {
       return j < s.s * cp && c < s.c ? w.q[((size_t(k) * s.r + r) * s.s + j / cp) * s.c + c] : 0;
     });
   } else if (takes_forward(s)) {
-    pack_forward_panels(w, w.amx_fwd);
+    const int len = s.r * s.s * s.c;
+    pack_blocks(s.k, len, w.amx_fwd, [&](int kb, int chunks, int8_t* hi, int8_t* lo) {
+      pack_forward_block(w.q.data() + size_t(kb) * 16 * len, len, chunks, hi, lo);
+    });
   }
-  if (takes_backward_data(s)) pack_backward_panels(w, w.amx_bwd);
+  if (takes_backward_data(s))
+    pack_blocks(s.c, s.r * s.s * s.k, w.amx_bwd,
+                [&](int ct, int chunks, int8_t* hi, int8_t* lo) { pack_backward_block(w, ct, chunks, hi, lo); });
 }
 
 void forward(const ConvShape& s, const DfpActivation& x, const DfpConvWeights& w, const float* bias, float* y) {
@@ -509,7 +477,7 @@ void backward_weights(const ConvShape& s, const DfpActivation& x, const DfpActiv
   // memory once a task, ran 1.8 ms). Per task the groups' sums add up in blk.
   const int group = std::clamp(128 * 16 / K, 4, kMaxReduction / 64);
   const size_t a_bytes = size_t(K / 16) * group * kTile;
-  int8_t *a_hi = scratch(2, a_bytes), *a_lo = scratch(3, a_bytes);  // the calling thread's: shared
+  int8_t *a_hi = scratch(kGradHi, a_bytes), *a_lo = scratch(kGradLo, a_bytes);  // the calling thread's: shared
   // Each task's K x 16 sums: one block per task where several groups add into it (the calling
   // thread's buffer, shared), else one per thread (a deep layer's 144 blocks would be 2.4 MB).
   const bool one_group = chunks <= group;
@@ -531,8 +499,8 @@ void backward_weights(const ConvShape& s, const DfpActivation& x, const DfpActiv
   };
 #pragma omp parallel
   {
-    int8_t *b_hi = scratch(0, size_t(group) * kTile), *b_lo = scratch(1, size_t(group) * kTile);
-    float* const own = one_group ? reinterpret_cast<float*>(scratch(4, size_t(K) * 16 * sizeof(float))) : nullptr;
+    int8_t *b_hi = scratch(kStageHi, size_t(group) * kTile), *b_lo = scratch(kStageLo, size_t(group) * kTile);
+    float* const own = one_group ? reinterpret_cast<float*>(scratch(kSums, size_t(K) * 16 * sizeof(float))) : nullptr;
     Accumulators acc;
     tiles_begin();
     for (int q0 = 0; q0 < chunks; q0 += group) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "platforms/cpu/probes/amx_tile_config.hpp"
 #include "platforms/cpu/probes/roofline_round.hpp"
 
 namespace paradnn::cpu {
@@ -27,33 +28,6 @@ constexpr int kRows = 16;       // every tile: 16 rows
 constexpr int kRowBytes = 64;   // of 64 bytes
 constexpr int kAccTiles = 4;    // tmm0-3
 constexpr int kLanes = kRows * kRowBytes / 4;  // 32-bit elements per accumulator tile
-
-// Palette 1 tile configuration (Intel SDM, LDTILECFG): 64 bytes.
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64);
-
-// tmm0-7 all 16 x 64 bytes.
-TileConfig full_tiles() {
-  TileConfig c;
-  for (int t = 0; t < 8; ++t) {
-    c.colsb[t] = kRowBytes;
-    c.rows[t] = kRows;
-  }
-  return c;
-}
-
-// ldtilecfg with the whole 64-byte struct as the operand, so the compiler keeps every byte
-// stored (the intrinsic's operand covers only 8). The "memory" barrier keeps the buffers the
-// tile loads read (their asm takes only pointers) written before them.
-__attribute__((target("amx-tile"))) inline void load_config(const TileConfig& c) {
-  __asm__ volatile("ldtilecfg %0" ::"m"(c) : "memory");
-}
 
 // bf16 operands and f32 accumulators: A = 1, B = 2^-20, so one tdpbf16ps adds 32 products
 // of 2^-20 = 2^-15 to every element. Accumulator t starts at t/4; after 2^15 steps it is below
@@ -80,7 +54,7 @@ void fill(uint8_t* bytes, T value) {
   for (int i = 0; i < kRows * kRowBytes; i += static_cast<int>(sizeof(T))) std::memcpy(bytes + i, &value, sizeof(T));
 }
 
-// Under full_tiles(): tmm0-3 the accumulators (from acc), tmm4-5 A, tmm6-7 B; both kernels
+// Under full_tiles(8): tmm0-3 the accumulators (from acc), tmm4-5 A, tmm6-7 B; both kernels
 // then run the same 2 x 2 block of dot products (tmm0 += A B, tmm1 += A B', ...).
 template <typename T>
 __attribute__((target("amx-tile"))) inline void load_tiles(const T (&acc)[kAccTiles][kLanes], const Operands& op) {
@@ -117,7 +91,7 @@ __attribute__((target("amx-tile,amx-bf16"))) double round_bf16_amx(int64_t steps
   fill(op.b, static_cast<uint16_t>(opaque_i32(kBf16Tiny)));
   alignas(64) float acc[kAccTiles][kLanes];
   for (int t = 0; t < kAccTiles; ++t) std::fill(std::begin(acc[t]), std::end(acc[t]), 0.25f * t);
-  load_config(full_tiles());
+  load_tile_config(full_tiles(8));  // tmm0-7
   load_tiles(acc, op);
   for (int64_t s = 0; s < steps; ++s) {
     _tile_dpbf16ps(0, 4, 6);
@@ -135,7 +109,7 @@ __attribute__((target("amx-tile,amx-int8"))) double round_int8_amx(int64_t steps
   fill(op.b, static_cast<int8_t>(opaque_i32(kIntB)));
   alignas(64) int32_t acc[kAccTiles][kLanes];
   for (int t = 0; t < kAccTiles; ++t) std::fill(std::begin(acc[t]), std::end(acc[t]), t);
-  load_config(full_tiles());
+  load_tile_config(full_tiles(8));  // tmm0-7
   load_tiles(acc, op);
   for (int64_t s = 0; s < steps; ++s) {
     _tile_dpbusd(0, 4, 6);
@@ -169,7 +143,7 @@ void require_amx(const std::string& dtype) {
 }
 
 __attribute__((target("amx-tile,amx-bf16"))) void tile_product_bf16(const uint16_t* a, const uint16_t* b_vnni, float* c) {
-  load_config(full_tiles());
+  load_tile_config(full_tiles(8));  // tmm0-7
   _tile_zero(0);
   _tile_loadd(4, a, kRowBytes);
   _tile_loadd(6, b_vnni, kRowBytes);
@@ -179,7 +153,7 @@ __attribute__((target("amx-tile,amx-bf16"))) void tile_product_bf16(const uint16
 }
 
 __attribute__((target("amx-tile,amx-int8"))) void tile_product_int8(const uint8_t* a, const int8_t* b_vnni, int32_t* c) {
-  load_config(full_tiles());
+  load_tile_config(full_tiles(8));  // tmm0-7
   _tile_zero(0);
   _tile_loadd(4, a, kRowBytes);
   _tile_loadd(6, b_vnni, kRowBytes);
