@@ -348,8 +348,10 @@ PARADNN_AMX void weights_task(const int8_t* a_hi, const int8_t* a_lo, int a_chun
 
 // Few channels (the 3-channel stem): a kernel row's S pixels x cp channels, contiguous in the
 // pack, are one reduction "tap" (7 x 4 = 28 of 32 elements for a 7x7 stem), not S taps of cp.
+int packed_channels(int c) { return (c + 1) / 2 * 2; }  // the DFP packs' cp: channels rounded up to even
+
 bool flat_rows(const ConvShape& s) {
-  const int cp = (s.c + 1) / 2 * 2;
+  const int cp = packed_channels(s.c);
   return s.c < 16 && s.s * cp <= 32 && s.r * s.s * cp >= 32;
 }
 
@@ -389,7 +391,7 @@ void pack_panels(int columns, int len, SplitPanels& out, Value value) {
 
 void pack_weights(const ConvShape& s, DfpConvWeights& w) {
   if (takes_forward(s) && flat_rows(s)) {  // element (r, s' * cp + c), zero past S * cp and for c >= C
-    const int cp = (s.c + 1) / 2 * 2, row = (s.s * cp + 31) / 32 * 32;
+    const int cp = packed_channels(s.c), row = (s.s * cp + 31) / 32 * 32;
     pack_panels(s.k, s.r * row, w.amx_fwd, [&](int k, int e) -> int16_t {
       const int r = e / row, j = e % row, c = j % cp;
       return j < s.s * cp && c < s.c ? w.q[((size_t(k) * s.r + r) * s.s + j / cp) * s.c + c] : 0;
